@@ -1,0 +1,50 @@
+// Package testutil holds helpers shared by the project's tests.
+package testutil
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// RepoRoot returns the module root (the directory holding go.mod), found by
+// walking up from the test's working directory.
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatalf("getwd: %v", err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatalf("no go.mod above the test directory")
+		}
+		dir = parent
+	}
+}
+
+// SharedData returns the path of rel inside the shared data folder
+// (WINNOW_SHARED_DATA, else ../shared/data beside the checkout). When it is
+// absent, as on a fresh clone, the test is skipped with a message.
+func SharedData(t testing.TB, rel string) string {
+	t.Helper()
+	base := os.Getenv("WINNOW_SHARED_DATA")
+	if base == "" {
+		base = filepath.Join(RepoRoot(t), "..", "shared", "data")
+	}
+	p := filepath.Join(base, rel)
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("shared data %s is not available (set WINNOW_SHARED_DATA or place ../shared/data beside the checkout): %v", rel, err)
+	}
+	return p
+}
+
+// Testdata returns the path of rel inside the repository's testdata/ folder.
+func Testdata(t testing.TB, rel string) string {
+	t.Helper()
+	return filepath.Join(RepoRoot(t), "testdata", rel)
+}
