@@ -1,0 +1,75 @@
+// Package ftdata defines the fastText training-data directory that
+// `winnow to-fasttext` writes and `winnow train-fasttext` reads: train.txt,
+// valid.txt (when the dataset has a valid split) and test.txt, each line
+// "__label__<label> <text>", plus report.json describing how they were made.
+package ftdata
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/winnowlabs/winnow/models/modeldir"
+)
+
+// File names inside a fastText data directory.
+const (
+	ReportName = "report.json"
+	TrainName  = "train.txt"
+	ValidName  = "valid.txt"
+	TestName   = "test.txt"
+)
+
+// SplitCounts counts the lines written for one split.
+type SplitCounts struct {
+	Rows   int64            `json:"rows"`
+	Labels map[string]int64 `json:"labels"`
+}
+
+// Report describes a fastText data directory.
+type Report struct {
+	Inputs          []string `json:"inputs"`
+	TextExpression  string   `json:"text_expression"`
+	LabelExpression string   `json:"label_expression"`
+	// Normalizer is the text normalizer applied to every line; a model
+	// trained on this directory records it in its manifest.
+	Normalizer modeldir.Normalizer `json:"normalizer"`
+	MaxLength  int                 `json:"max_length,omitempty"`
+	MultiLabel bool                `json:"multi_label,omitempty"`
+	// AutoBins, when set, are the N+1 edges of the equal-count bins made by
+	// --auto N from the training labels; bin i holds [Edges[i], Edges[i+1]).
+	AutoBins []float64              `json:"auto_bins,omitempty"`
+	Splits   map[string]SplitCounts `json:"splits"`
+	Code     string                 `json:"code_version"`
+}
+
+// ReadReport loads dir's report.json.
+func ReadReport(dir string) (*Report, error) {
+	p := filepath.Join(dir, ReportName)
+	b, err := os.ReadFile(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%s is not a fastText data directory (no %s; make one with `winnow to-fasttext`)", dir, ReportName)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", p, err)
+	}
+	var r Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("parse %s: %w", p, err)
+	}
+	return &r, nil
+}
+
+// WriteReport stores r as dir's report.json.
+func WriteReport(dir string, r *Report) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode fastText data report: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ReportName), append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write fastText data report: %w", err)
+	}
+	return nil
+}
