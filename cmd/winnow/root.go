@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -26,6 +27,7 @@ var pipelineFlags = map[string]bool{
 }
 
 func newRootCmd() *cobra.Command {
+	var logLevel string
 	root := &cobra.Command{
 		Use:   "winnow",
 		Short: "Turn LLM judgements into cheap text-quality classifiers and filter corpora with them",
@@ -38,10 +40,19 @@ for a Flink or Spark job server. Paths may be local, gs://, s3:// or memfs://.`,
 		Version:       version.String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		PersistentPreRun: func(cmd *cobra.Command, args []string) {
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			switch logLevel {
+			case "debug", "info", "warn", "error":
+			default:
+				return fmt.Errorf("--log-level %q: want debug, info, warn or error", logLevel)
+			}
+			// beam.Init sets up the runner's logging from this variable.
+			beamlog.LogLevel = logLevel
 			beam.Init()
+			return nil
 		},
 	}
+	root.PersistentFlags().StringVar(&logLevel, "log-level", "warn", "log level of the pipeline runner: debug, info, warn or error")
 	root.PersistentFlags().AddGoFlagSet(flag.CommandLine)
 	root.PersistentFlags().VisitAll(func(f *pflag.Flag) {
 		if !pipelineFlags[f.Name] {

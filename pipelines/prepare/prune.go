@@ -1,0 +1,46 @@
+package prepare
+
+import (
+	"context"
+	"errors"
+
+	"github.com/winnowlabs/winnow/transforms/shardmap"
+	"github.com/winnowlabs/winnow/transforms/storage"
+)
+
+// previousManifest returns the manifest an earlier run left in dir, or nil.
+func previousManifest(ctx context.Context, dir string) (*shardmap.Manifest, error) {
+	m, err := shardmap.ReadManifest(ctx, dir)
+	if errors.Is(err, shardmap.ErrNoManifest) {
+		return nil, nil
+	}
+	return m, err
+}
+
+// pruneStale deletes the shards an earlier run wrote that the new run did
+// not write again (e.g. after a reshard to fewer files). Only files listed
+// in the earlier manifest are ever removed.
+func pruneStale(ctx context.Context, previous, current *shardmap.Manifest) error {
+	if previous == nil {
+		return nil
+	}
+	keep := map[string]bool{}
+	for _, o := range current.Outputs {
+		keep[o.Path] = true
+	}
+	for _, o := range previous.Outputs {
+		if keep[o.Path] {
+			continue
+		}
+		ok, err := storage.Exists(ctx, o.Path)
+		if err != nil {
+			return err
+		}
+		if ok {
+			if err := storage.Remove(ctx, o.Path); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,137 @@
+package prepare
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+
+	"github.com/winnowlabs/winnow/pipelines/runner"
+	"github.com/winnowlabs/winnow/transforms/dataset"
+	"github.com/winnowlabs/winnow/transforms/reshuffle"
+	"github.com/winnowlabs/winnow/transforms/shardmap"
+	"github.com/winnowlabs/winnow/transforms/storage"
+)
+
+// ImportOptions configures Import.
+type ImportOptions struct {
+	Common
+	// TestSplit and ValidSplit carve test and valid splits out of train: a
+	// fraction below 1 or a row count. A test split is required when the
+	// input has none.
+	TestSplit  float64 `json:"test_split,omitempty"`
+	ValidSplit float64 `json:"valid_split,omitempty"`
+	// RowsPerFile sizes the output shards (default 100,000, as bonepick).
+	RowsPerFile int64 `json:"rows_per_file"`
+	Seed        int64 `json:"seed"`
+}
+
+// Import reads a local Hugging Face style dataset (Parquet or JSON Lines,
+// with split folders, split-prefixed file names such as
+// train-00000-of-00002.parquet, or neither) and writes it as train/, valid/
+// and test/ shards of JSON Lines, shuffled with a seed. Missing test and
+// valid splits are carved out of train.
+func Import(ctx context.Context, o ImportOptions) (*Result, error) {
+	if o.RowsPerFile == 0 {
+		o.RowsPerFile = 100_000
+	}
+	return runReshuffle(ctx, o.Common, "import", o, dataset.Options{FileNameSplits: true}, reshuffle.Args{
+		Mode: reshuffle.Import, Seed: o.Seed, TestSplit: o.TestSplit, ValidSplit: o.ValidSplit, RowsPerFile: o.RowsPerFile,
+	})
+}
+
+// ReshardOptions configures Reshard.
+type ReshardOptions struct {
+	Common
+	NumFiles   int     `json:"num_files"`
+	TestSplit  float64 `json:"test_split,omitempty"`
+	ValidSplit float64 `json:"valid_split,omitempty"`
+	Seed       int64   `json:"seed"`
+}
+
+// Reshard rewrites a dataset as NumFiles near-equal shards (row counts differ
+// by at most one within a split), shuffled with a seed. A dataset with
+// splits keeps them, its files shared out in proportion to their rows; with
+// --test-split or --valid-split every row is pooled and split anew, the
+// held-out splits getting round(max(1, files×rows/total)) files each, as
+// bonepick does.
+func Reshard(ctx context.Context, o ReshardOptions) (*Result, error) {
+	return runReshuffle(ctx, o.Common, "reshard", o, dataset.Options{}, reshuffle.Args{
+		Mode: reshuffle.Reshard, Seed: o.Seed, TestSplit: o.TestSplit, ValidSplit: o.ValidSplit, NumFiles: o.NumFiles,
+	})
+}
+
+func runReshuffle(ctx context.Context, c Common, command string, options any, dopts dataset.Options, args reshuffle.Args) (*Result, error) {
+	policy, err := c.policy()
+	if err != nil {
+		return nil, err
+	}
+	layout, err := c.layout()
+	if err != nil {
+		return nil, err
+	}
+	args.Dir, args.Ext = layout.Dir, layout.Ext
+	files, err := dataset.Discover(ctx, c.Inputs, dopts)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkOutputOutsideInputs(layout.Dir, c.Inputs); err != nil {
+		return nil, err
+	}
+	previous, err := previousManifest(ctx, layout.Dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := dataset.CleanTemporaries(ctx, layout.Dir); err != nil {
+		return nil, err
+	}
+
+	p, s := beam.NewPipelineWithRoot()
+	s = s.Scope(command)
+	measureTasks, err := shardmap.CreateTasks(s.Scope("count"), dataset.MeasureTasks(files))
+	if err != nil {
+		return nil, err
+	}
+	measured, err := shardmap.MapShards(s.Scope("count"), shardmap.Plan{
+		Selector: mustSpec("measure", shardmap.MeasureArgs{}), Policy: policy, Workers: c.workers(),
+	}, measureTasks, beam.PCollection{})
+	if err != nil {
+		return nil, err
+	}
+	counted := shardmap.Summarize(s, measured)
+	shardmap.WriteFile(s, storage.Join(layout.Dir, shardmap.SummaryName), counted)
+	tasks := make([]shardmap.Task, len(files))
+	for i, f := range files {
+		tasks[i] = shardmap.Task{Input: f.Path, InputSize: f.Size, Split: f.Split, Rel: f.Rel, Errors: layout.Errors(f)}
+	}
+	taskCol, err := shardmap.CreateTasks(s, tasks)
+	if err != nil {
+		return nil, err
+	}
+	results, err := reshuffle.Reshuffle(s, args, policy, c.workers(), taskCol, counted)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := json.Marshal(options)
+	if err != nil {
+		return nil, fmt.Errorf("encode options: %w", err)
+	}
+	if _, err := shardmap.WriteManifest(s, layout.Dir, shardmap.Manifest{
+		Command: command, Options: opts, Inputs: dataset.InputFiles(files),
+	}, results); err != nil {
+		return nil, err
+	}
+	counters, err := runner.Run(ctx, p, c.runOptions(command, files, 2))
+	if err != nil {
+		return nil, err
+	}
+	m, err := shardmap.ReadManifest(ctx, layout.Dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := pruneStale(ctx, previous, m); err != nil {
+		return nil, err
+	}
+	return &Result{Manifest: m, Counters: counters}, nil
+}

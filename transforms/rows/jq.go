@@ -1,0 +1,130 @@
+package rows
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/itchyny/gojq"
+)
+
+// Expr is a jq expression compiled once. It cannot read the process
+// environment: $ENV and env evaluate to an empty object.
+type Expr struct {
+	src  string
+	code *gojq.Code
+	// path is set for plain field paths such as .text or .scores.score,
+	// which are evaluated without the interpreter.
+	path []string
+}
+
+var fieldPath = regexp.MustCompile(`^(\.[A-Za-z_][A-Za-z0-9_]*)+$`)
+
+// Compile parses and compiles src.
+func Compile(src string) (*Expr, error) {
+	src = strings.TrimSpace(src)
+	if src == "" {
+		return nil, fmt.Errorf("empty jq expression")
+	}
+	q, err := gojq.Parse(src)
+	if err != nil {
+		return nil, fmt.Errorf("jq expression %q: %w", src, err)
+	}
+	code, err := gojq.Compile(q, gojq.WithEnvironLoader(func() []string { return nil }))
+	if err != nil {
+		return nil, fmt.Errorf("jq expression %q: %w", src, err)
+	}
+	e := &Expr{src: src, code: code}
+	if fieldPath.MatchString(src) {
+		e.path = strings.Split(src[1:], ".")
+	}
+	return e, nil
+}
+
+// MustCompile is Compile for expressions known to be valid.
+func MustCompile(src string) *Expr {
+	e, err := Compile(src)
+	if err != nil {
+		panic(err)
+	}
+	return e
+}
+
+// String returns the expression's source.
+func (e *Expr) String() string { return e.src }
+
+// Eval returns every output of the expression on v. A jq runtime error is a
+// BadRowError naming the expression.
+func (e *Expr) Eval(v any) ([]any, error) {
+	if e.path != nil {
+		out, err := e.lookup(v)
+		if err != nil {
+			return nil, err
+		}
+		return []any{out}, nil
+	}
+	var outs []any
+	iter := e.code.Run(v)
+	for {
+		out, ok := iter.Next()
+		if !ok {
+			return outs, nil
+		}
+		if err, ok := out.(error); ok {
+			var halt *gojq.HaltError
+			if errors.As(err, &halt) && halt.Value() == nil {
+				return outs, nil // halt: stop without error
+			}
+			return nil, BadRowf("jq %s: %v", e.src, err)
+		}
+		outs = append(outs, out)
+	}
+}
+
+// One returns the single output of the expression on v; ok is false when it
+// produced none. More than one output is an error.
+func (e *Expr) One(v any) (out any, ok bool, err error) {
+	outs, err := e.Eval(v)
+	if err != nil {
+		return nil, false, err
+	}
+	switch len(outs) {
+	case 0:
+		return nil, false, nil
+	case 1:
+		return outs[0], true, nil
+	}
+	return nil, false, BadRowf("jq %s produced %d results, want one", e.src, len(outs))
+}
+
+func (e *Expr) lookup(v any) (any, error) {
+	cur := v
+	for i, k := range e.path {
+		switch m := cur.(type) {
+		case map[string]any:
+			cur = m[k]
+		case nil:
+			return nil, nil
+		default:
+			return nil, BadRowf("jq %s: cannot index %s with %q", e.src, typeName(cur), strings.Join(e.path[:i+1], "."))
+		}
+	}
+	return cur, nil
+}
+
+func typeName(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "boolean"
+	case string:
+		return "string"
+	case []any:
+		return "array"
+	case map[string]any:
+		return "object"
+	}
+	return "number"
+}

@@ -1,0 +1,287 @@
+package shardmap
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sync"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+
+	"github.com/winnowlabs/winnow/internal/version"
+	"github.com/winnowlabs/winnow/transforms/storage"
+	"github.com/winnowlabs/winnow/transforms/summary"
+)
+
+// Counters every shard step reports, in the "winnow" namespace.
+var (
+	cRowsIn   = beam.NewCounter("winnow", "rows_in")
+	cRowsOut  = beam.NewCounter("winnow", "rows_out")
+	cBadRows  = beam.NewCounter("winnow", "bad_rows")
+	cBytesIn  = beam.NewCounter("winnow", "bytes_in")
+	cBytesOut = beam.NewCounter("winnow", "bytes_out")
+	cShards   = beam.NewCounter("winnow", "shards_done")
+	cResumed  = beam.NewCounter("winnow", "shards_resumed")
+)
+
+func init() {
+	register.DoFn4x1[context.Context, []byte, func(*[]byte) bool, func([]byte), error](&mapShardsFn{})
+	register.DoFn4x1[context.Context, int, func(*[]byte) bool, func(string), error](&writeManifestFn{})
+	register.Combiner3[*summary.Summary, []byte, []byte](&summarizeFn{})
+	register.DoFn3x1[context.Context, []byte, func(string), error](&writeFileFn{})
+	register.Emitter1[[]byte]()
+	register.Emitter1[string]()
+	register.Iter1[[]byte]()
+	beam.RegisterCoder(reflect.TypeOf((*summary.Summary)(nil)), encodeSummary, decodeSummary)
+}
+
+func encodeSummary(s *summary.Summary) ([]byte, error) { return s.Encode() }
+func decodeSummary(b []byte) (*summary.Summary, error) { return summary.Decode(b) }
+
+// EncodeTasks serialises tasks as the elements MapShards takes.
+func EncodeTasks(tasks []Task) ([][]byte, error) {
+	out := make([][]byte, len(tasks))
+	for i, t := range tasks {
+		b, err := json.Marshal(t)
+		if err != nil {
+			return nil, fmt.Errorf("encode task: %w", err)
+		}
+		out[i] = b
+	}
+	return out, nil
+}
+
+// CreateTasks makes a PCollection of encoded tasks, reshuffled so that a
+// distributed runner spreads them over its workers.
+func CreateTasks(s beam.Scope, tasks []Task) (beam.PCollection, error) {
+	enc, err := EncodeTasks(tasks)
+	if err != nil {
+		return beam.PCollection{}, err
+	}
+	s = s.Scope("shardmap.CreateTasks")
+	col := beam.CreateList(s, enc)
+	return beam.Reshuffle(s, col), nil
+}
+
+// MapShards runs plan on every task of tasks (a PCollection<[]byte> of
+// encoded Tasks) and returns a PCollection<[]byte> of encoded Results.
+// global, when valid, is a PCollection holding one []byte element of
+// run-wide data for the plan's builders; otherwise they get nil.
+func MapShards(s beam.Scope, plan Plan, tasks beam.PCollection, global beam.PCollection) (beam.PCollection, error) {
+	s = s.Scope("shardmap.MapShards")
+	enc, err := plan.Encode()
+	if err != nil {
+		return beam.PCollection{}, err
+	}
+	if !global.IsValid() {
+		global = beam.Create(s, []byte("null"))
+	}
+	return beam.ParDo(s, &mapShardsFn{Plan: enc}, tasks, beam.SideInput{Input: global}), nil
+}
+
+// mapShardsFn runs tasks on the process-wide Engine, several at once; results
+// are emitted from the bundle's goroutine as tasks finish.
+type mapShardsFn struct {
+	Plan []byte `json:"plan"`
+
+	plan    Plan
+	work    *Work
+	eng     *Engine
+	ctx     context.Context
+	wg      sync.WaitGroup
+	slots   chan struct{}
+	mu      sync.Mutex
+	results []Result
+	err     error
+}
+
+func (f *mapShardsFn) Setup() error {
+	p, err := DecodePlan(f.Plan)
+	if err != nil {
+		return err
+	}
+	f.plan = p
+	f.eng = Shared(p.Workers)
+	f.slots = make(chan struct{}, f.eng.Workers())
+	return nil
+}
+
+func (f *mapShardsFn) StartBundle(ctx context.Context, _ func(*[]byte) bool, _ func([]byte)) {
+	f.ctx = ctx
+	f.results, f.err = nil, nil
+}
+
+func (f *mapShardsFn) ProcessElement(ctx context.Context, enc []byte, global func(*[]byte) bool, emit func([]byte)) error {
+	if f.work == nil {
+		var g []byte
+		global(&g)
+		w, err := f.plan.Build(g)
+		if err != nil {
+			return err
+		}
+		f.work = &w
+	}
+	var task Task
+	if err := json.Unmarshal(enc, &task); err != nil {
+		return fmt.Errorf("decode task: %w", err)
+	}
+	if err := f.flush(ctx, emit); err != nil {
+		return err
+	}
+	f.slots <- struct{}{}
+	f.wg.Add(1)
+	go func() {
+		defer f.wg.Done()
+		defer func() { <-f.slots }()
+		res, err := f.eng.Run(f.ctx, task, *f.work, f.plan.Policy)
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if err != nil {
+			if f.err == nil {
+				f.err = err
+			}
+			return
+		}
+		f.results = append(f.results, res)
+	}()
+	return nil
+}
+
+func (f *mapShardsFn) FinishBundle(ctx context.Context, _ func(*[]byte) bool, emit func([]byte)) error {
+	f.wg.Wait()
+	return f.flush(ctx, emit)
+}
+
+// flush emits finished results and reports the first task error.
+func (f *mapShardsFn) flush(ctx context.Context, emit func([]byte)) error {
+	f.mu.Lock()
+	done, err := f.results, f.err
+	f.results = nil
+	f.mu.Unlock()
+	for _, r := range done {
+		b, merr := json.Marshal(r)
+		if merr != nil {
+			return fmt.Errorf("encode result: %w", merr)
+		}
+		CountResult(ctx, r)
+		emit(b)
+	}
+	return err
+}
+
+// CountResult adds a finished task to the pipeline's counters.
+func CountResult(ctx context.Context, r Result) {
+	cRowsIn.Inc(ctx, r.RowsIn)
+	cRowsOut.Inc(ctx, r.RowsOut)
+	cBadRows.Inc(ctx, r.BadRows)
+	cBytesIn.Inc(ctx, r.BytesIn)
+	cBytesOut.Inc(ctx, r.BytesOut)
+	cShards.Inc(ctx, 1)
+	if r.Resumed {
+		cResumed.Inc(ctx, 1)
+	}
+}
+
+// Summarize merges the measurements in a PCollection<[]byte> of encoded
+// Results (from a plan with the "measure" selector) into one encoded
+// summary.Summary, the global input of later steps.
+func Summarize(s beam.Scope, results beam.PCollection) beam.PCollection {
+	s = s.Scope("shardmap.Summarize")
+	return beam.Combine(s, &summarizeFn{}, results)
+}
+
+type summarizeFn struct{}
+
+func (summarizeFn) CreateAccumulator() *summary.Summary { return summary.New() }
+
+func (summarizeFn) AddInput(acc *summary.Summary, enc []byte) (*summary.Summary, error) {
+	var r Result
+	if err := json.Unmarshal(enc, &r); err != nil {
+		return nil, fmt.Errorf("decode result: %w", err)
+	}
+	if r.Measured == nil {
+		return nil, fmt.Errorf("result for %s carries no measurements", r.Input)
+	}
+	if err := acc.AddTask(*r.Measured, r.TextLengths); err != nil {
+		return nil, err
+	}
+	return acc, nil
+}
+
+func (summarizeFn) MergeAccumulators(a, b *summary.Summary) (*summary.Summary, error) {
+	if err := a.Merge(b); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func (summarizeFn) ExtractOutput(acc *summary.Summary) ([]byte, error) {
+	acc.Sort()
+	return acc.Encode()
+}
+
+// WriteManifest gathers a PCollection<[]byte> of encoded Results and writes
+// the manifest of dir, starting from base (command, options, inputs). It
+// returns a PCollection<string> holding the manifest's path.
+func WriteManifest(s beam.Scope, dir string, base Manifest, results beam.PCollection) (beam.PCollection, error) {
+	s = s.Scope("shardmap.WriteManifest")
+	b, err := json.Marshal(base)
+	if err != nil {
+		return beam.PCollection{}, fmt.Errorf("encode manifest: %w", err)
+	}
+	// One key gathers every result, including when there are none.
+	keyed := beam.AddFixedKey(s, results)
+	grouped := beam.GroupByKey(s, keyed)
+	return beam.ParDo(s, &writeManifestFn{Dir: dir, Base: b}, grouped), nil
+}
+
+type writeManifestFn struct {
+	Dir  string `json:"dir"`
+	Base []byte `json:"base"`
+}
+
+func (f *writeManifestFn) ProcessElement(ctx context.Context, _ int, results func(*[]byte) bool, emit func(string)) error {
+	var m Manifest
+	if err := json.Unmarshal(f.Base, &m); err != nil {
+		return fmt.Errorf("decode manifest: %w", err)
+	}
+	m.CodeVersion = version.String()
+	var enc []byte
+	for results(&enc) {
+		var r Result
+		if err := json.Unmarshal(enc, &r); err != nil {
+			return fmt.Errorf("decode result: %w", err)
+		}
+		m.AddResult(r)
+	}
+	if err := m.Write(ctx, f.Dir); err != nil {
+		return err
+	}
+	emit(storage.Join(f.Dir, ManifestName))
+	return nil
+}
+
+// SummaryName is the file in which a measuring step keeps the summary of its
+// inputs, beside its manifest.
+const SummaryName = "_summary.json"
+
+// WriteFile writes the single []byte element of col to path (atomically) and
+// returns a PCollection<string> holding the path.
+func WriteFile(s beam.Scope, path string, col beam.PCollection) beam.PCollection {
+	s = s.Scope("shardmap.WriteFile")
+	return beam.ParDo(s, &writeFileFn{Path: path}, col)
+}
+
+type writeFileFn struct {
+	Path string `json:"path"`
+}
+
+func (f *writeFileFn) ProcessElement(ctx context.Context, b []byte, emit func(string)) error {
+	if err := storage.WriteFile(ctx, f.Path, b); err != nil {
+		return err
+	}
+	emit(f.Path)
+	return nil
+}

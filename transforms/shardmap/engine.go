@@ -1,0 +1,569 @@
+// Package shardmap processes shards: one input shard in, at most one output
+// shard out, with record-level work done by plain-Go row operations. The
+// Engine runs a process-wide pool of workers over batches of rows, so a
+// single shard, or many at once, keep every core busy while output is written
+// in input order (outputs are deterministic).
+//
+// Every output is committed atomically (temporary name, then rename), bad
+// rows either fail the shard with file, line and reason or go to an _errors
+// sidecar, and a completion marker records what was done, so a re-run skips
+// finished shards whose work is unchanged. The Beam DoFns in this package
+// wrap the Engine; the Engine itself knows nothing of Beam.
+package shardmap
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/winnowlabs/winnow/internal/version"
+	"github.com/winnowlabs/winnow/transforms/progress"
+	"github.com/winnowlabs/winnow/transforms/rows"
+	"github.com/winnowlabs/winnow/transforms/shardio"
+	"github.com/winnowlabs/winnow/transforms/storage"
+	"github.com/winnowlabs/winnow/transforms/summary"
+)
+
+// Task is one input shard and where its results go.
+type Task struct {
+	Input     string `json:"input"`
+	InputSize int64  `json:"input_size"`
+	// Rel is the input's path relative to its dataset root; seeds derive
+	// from it, so moving a dataset does not change what is sampled.
+	Rel string `json:"rel,omitempty"`
+	// Split is the dataset split the shard belongs to ("" for a flat corpus).
+	Split string `json:"split,omitempty"`
+	// Output is the output shard's path; empty for tasks that only observe.
+	Output string `json:"output,omitempty"`
+	// Errors is where skipped bad rows go (a .jsonl file).
+	Errors string `json:"errors,omitempty"`
+	// Marker is the completion marker's path; empty disables resume.
+	Marker string `json:"marker,omitempty"`
+}
+
+// Result reports a finished task; it is also its completion marker.
+type Result struct {
+	Task
+	RowsIn   int64 `json:"rows_in"`
+	RowsOut  int64 `json:"rows_out"`
+	BadRows  int64 `json:"bad_rows"`
+	BytesIn  int64 `json:"bytes_in"`  // uncompressed input rows, newlines included
+	BytesOut int64 `json:"bytes_out"` // uncompressed output rows, newlines included
+	// Fingerprint identifies the work done; a marker only counts as done
+	// when it matches the current run's.
+	Fingerprint string `json:"fingerprint"`
+	CodeVersion string `json:"code_version"`
+	// Measured and TextLengths hold what a measuring selector learned.
+	Measured    *summary.Task   `json:"measured,omitempty"`
+	TextLengths *summary.Sketch `json:"text_lengths,omitempty"`
+	// Resumed is true when the task was already complete and was skipped.
+	Resumed bool `json:"-"`
+}
+
+// Key is what a Selector learns about one row in its first pass.
+type Key struct {
+	Label   string
+	Size    int
+	TextLen int
+}
+
+// A Selector decides which rows of a shard to keep after seeing all of them
+// (exact-count sampling and balancing need the whole shard first), or just
+// observes rows (statistics).
+type Selector interface {
+	// Key extracts what the selector needs from a row. It runs on many
+	// goroutines at once.
+	Key(r *rows.Row) (Key, error)
+	// Observe receives row i's key, in input order, on one goroutine.
+	Observe(i int64, k Key)
+	// Finish returns which rows to keep; nil keeps all.
+	Finish() (keep func(i int64) bool, err error)
+}
+
+// Work is what to do with each task.
+type Work struct {
+	Ops []rows.Op
+	// NewSelector, when set, makes a Selector per task: rows are read twice,
+	// once for the selector and once to write the kept ones.
+	NewSelector func(Task) (Selector, error)
+	// Fingerprint identifies this work (operations, options, global inputs).
+	Fingerprint string
+}
+
+// Policy says what happens to bad rows.
+type Policy struct {
+	// SkipBad sends bad rows to the task's Errors file instead of failing.
+	SkipBad bool
+	// MaxBad fails the run once more than MaxBad rows were skipped in this
+	// process (0: no limit).
+	MaxBad int64
+}
+
+// Engine runs tasks on a shared pool of row workers.
+type Engine struct {
+	workers int
+	jobs    chan func()
+	bad     atomic.Int64
+}
+
+var (
+	sharedMu  sync.Mutex
+	sharedEng *Engine
+)
+
+// Shared returns the process-wide engine, creating it with the given number
+// of workers (≤0: GOMAXPROCS) on first use.
+func Shared(workers int) *Engine {
+	sharedMu.Lock()
+	defer sharedMu.Unlock()
+	if sharedEng == nil {
+		sharedEng = NewEngine(workers)
+	}
+	return sharedEng
+}
+
+// NewEngine starts an engine with the given number of row workers
+// (≤0: GOMAXPROCS). Its goroutines live as long as the process.
+func NewEngine(workers int) *Engine {
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	e := &Engine{workers: workers, jobs: make(chan func())}
+	for i := 0; i < workers; i++ {
+		go func() {
+			for job := range e.jobs {
+				job()
+			}
+		}()
+	}
+	return e
+}
+
+// Workers returns the pool size.
+func (e *Engine) Workers() int { return e.workers }
+
+// Batches of rows handed to workers.
+const (
+	batchRows  = 1024
+	batchBytes = 1 << 20
+)
+
+type rowOutcome struct {
+	out []byte // encoded row to write; nil when dropped or bad
+	bad error  // a BadRowError
+	key Key
+}
+
+type batch struct {
+	seq     int
+	first   int64 // index of the batch's first row in the shard
+	lines   [][]byte
+	lineNos []int64
+	results []rowOutcome
+	fatal   error
+}
+
+// Run processes one task.
+func (e *Engine) Run(ctx context.Context, task Task, work Work, policy Policy) (Result, error) {
+	res := Result{Task: task, Fingerprint: work.Fingerprint, CodeVersion: version.String()}
+	if done, ok, err := e.completed(ctx, task, work.Fingerprint); err != nil {
+		return res, err
+	} else if ok {
+		done.Resumed = true
+		progress.Global.BytesIn.Add(task.InputSize)
+		progress.Global.Shards.Add(1)
+		return done, nil
+	}
+
+	var keep func(int64) bool
+	passOneBad := map[int64]error{}
+	if work.NewSelector != nil {
+		sel, err := work.NewSelector(task)
+		if err != nil {
+			return res, fmt.Errorf("%s: %w", task.Input, err)
+		}
+		err = e.scan(ctx, task, func(r *rows.Row) rowOutcome {
+			k, err := sel.Key(r)
+			return rowOutcome{key: k, bad: err}
+		}, func(i int64, line int64, raw []byte, o rowOutcome) error {
+			if o.bad != nil {
+				if !policy.SkipBad {
+					return fmt.Errorf("%s:%d: %w", task.Input, line, o.bad)
+				}
+				passOneBad[i] = o.bad
+				return nil
+			}
+			sel.Observe(i, o.key)
+			return nil
+		})
+		if err != nil {
+			return res, err
+		}
+		if keep, err = sel.Finish(); err != nil {
+			return res, fmt.Errorf("%s: %w", task.Input, err)
+		}
+		if m, ok := sel.(Measurer); ok {
+			t, lengths := m.Measured()
+			t.Bad = int64(len(passOneBad))
+			res.Measured, res.TextLengths = &t, lengths
+		}
+		if task.Output == "" {
+			res.BadRows = int64(len(passOneBad))
+			if res.Measured != nil {
+				res.RowsIn = res.Measured.Rows + res.BadRows
+				res.BytesIn = res.Measured.Bytes
+			}
+			progress.Global.Shards.Add(1)
+			return res, nil
+		}
+	}
+
+	out, err := shardio.Create(ctx, task.Output)
+	if err != nil {
+		return res, err
+	}
+	defer out.Abort()
+	var errs *errorSink
+	if task.Errors != "" {
+		errs = &errorSink{ctx: ctx, path: task.Errors, source: task.Input}
+		defer errs.abort()
+	}
+
+	bad := e.badRows(task, policy, errs, &res)
+	err = e.scan(ctx, task, func(r *rows.Row) rowOutcome {
+		return process(r, work.Ops)
+	}, func(i int64, line int64, raw []byte, o rowOutcome) error {
+		res.RowsIn++
+		res.BytesIn += int64(len(raw)) + 1
+		if pb, ok := passOneBad[i]; ok {
+			return bad(line, raw, pb)
+		}
+		if keep != nil && !keep(i) {
+			return nil
+		}
+		if o.bad != nil {
+			return bad(line, raw, o.bad)
+		}
+		if o.out == nil {
+			return nil
+		}
+		res.RowsOut++
+		progress.Global.RowsOut.Add(1)
+		return out.Write(o.out)
+	})
+	if err != nil {
+		return res, err
+	}
+	res.BytesOut = out.Bytes()
+	if err := out.Commit(); err != nil {
+		return res, err
+	}
+	if errs != nil {
+		if err := errs.commit(); err != nil {
+			return res, err
+		}
+	}
+	if task.Marker != "" {
+		b, err := json.Marshal(res)
+		if err != nil {
+			return res, fmt.Errorf("encode completion marker: %w", err)
+		}
+		if err := storage.WriteFile(ctx, task.Marker, b); err != nil {
+			return res, err
+		}
+	}
+	progress.Global.Shards.Add(1)
+	return res, nil
+}
+
+// badRows returns the handler of bad rows for a task: an error naming file
+// and line, or, when skipping, a record in the errors sidecar.
+func (e *Engine) badRows(task Task, policy Policy, errs *errorSink, res *Result) func(line int64, raw []byte, reason error) error {
+	return func(line int64, raw []byte, reason error) error {
+		if !policy.SkipBad || errs == nil {
+			return fmt.Errorf("%s:%d: %w", task.Input, line, reason)
+		}
+		res.BadRows++
+		progress.Global.BadRows.Add(1)
+		if n := e.bad.Add(1); policy.MaxBad > 0 && n > policy.MaxBad {
+			return fmt.Errorf("more than %d bad rows (--max-bad-rows); the last: %s:%d: %v", policy.MaxBad, task.Input, line, reason)
+		}
+		return errs.write(line, raw, reason)
+	}
+}
+
+// ForEach reads task's input on the worker pool, validating every row, and
+// calls fn in input order with each good row's index (counting good rows
+// only) and text, which fn must copy to keep. Bad rows fail the task or,
+// when skipped, go to task.Errors. Output and Marker are ignored.
+func (e *Engine) ForEach(ctx context.Context, task Task, policy Policy, fn func(i int64, raw []byte) error) (Result, error) {
+	res := Result{Task: task, CodeVersion: version.String()}
+	var errs *errorSink
+	if task.Errors != "" {
+		errs = &errorSink{ctx: ctx, path: task.Errors, source: task.Input}
+		defer errs.abort()
+	}
+	bad := e.badRows(task, policy, errs, &res)
+	var good int64
+	err := e.scan(ctx, task, func(r *rows.Row) rowOutcome {
+		if err := r.Validate(); err != nil {
+			return rowOutcome{bad: err}
+		}
+		return rowOutcome{}
+	}, func(_ int64, line int64, raw []byte, o rowOutcome) error {
+		res.RowsIn++
+		res.BytesIn += int64(len(raw)) + 1
+		if o.bad != nil {
+			return bad(line, raw, o.bad)
+		}
+		good++
+		return fn(good-1, raw)
+	})
+	if err != nil {
+		return res, err
+	}
+	if errs != nil {
+		if err := errs.commit(); err != nil {
+			return res, err
+		}
+	}
+	progress.Global.Shards.Add(1)
+	return res, nil
+}
+
+// process runs the ops on one row and encodes what is kept.
+func process(r *rows.Row, ops []rows.Op) rowOutcome {
+	keep, err := rows.Chain(r, ops)
+	if err != nil {
+		return rowOutcome{bad: err}
+	}
+	if !keep {
+		// A dropped row must still have been a valid row.
+		if err := r.Validate(); err != nil {
+			return rowOutcome{bad: err}
+		}
+		return rowOutcome{}
+	}
+	if err := r.Validate(); err != nil {
+		return rowOutcome{bad: err}
+	}
+	b, err := r.Encode()
+	if err != nil {
+		return rowOutcome{bad: err}
+	}
+	return rowOutcome{out: b}
+}
+
+// completed returns the task's marker when the task is already done with the
+// same work and its output exists.
+func (e *Engine) completed(ctx context.Context, task Task, fingerprint string) (Result, bool, error) {
+	if task.Marker == "" {
+		return Result{}, false, nil
+	}
+	ok, err := storage.Exists(ctx, task.Marker)
+	if err != nil || !ok {
+		return Result{}, false, err
+	}
+	b, err := storage.ReadFile(ctx, task.Marker)
+	if err != nil {
+		return Result{}, false, err
+	}
+	var done Result
+	if json.Unmarshal(b, &done) != nil || done.Fingerprint != fingerprint || done.Input != task.Input || done.InputSize != task.InputSize {
+		return Result{}, false, nil
+	}
+	if task.Output != "" {
+		if ok, err := storage.Exists(ctx, task.Output); err != nil || !ok {
+			return Result{}, false, err
+		}
+	}
+	return done, true, nil
+}
+
+// scan reads the task's input in batches, runs each row through fn on the
+// worker pool and hands the outcomes to sink in input order.
+func (e *Engine) scan(ctx context.Context, task Task, fn func(*rows.Row) rowOutcome, sink func(i, line int64, raw []byte, o rowOutcome) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	rd, err := shardio.Open(ctx, task.Input)
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
+
+	// Batches in flight are bounded; the done channel can hold all of them,
+	// so workers never block on a consumer that stopped early.
+	inflight := 2*e.workers + 2
+	slots := make(chan struct{}, inflight)
+	done := make(chan *batch, inflight)
+	type readResult struct {
+		batches int
+		err     error
+	}
+	readDone := make(chan readResult, 1)
+	go func() {
+		n, err := e.read(ctx, rd, task.Input, fn, slots, done)
+		readDone <- readResult{n, err}
+	}()
+
+	pending := map[int]*batch{}
+	next, total := 0, -1
+	var index int64
+	for total < 0 || next < total {
+		select {
+		case r := <-readDone:
+			if r.err != nil {
+				return r.err
+			}
+			total, readDone = r.batches, nil
+			continue
+		case <-ctx.Done():
+			return ctx.Err()
+		case b := <-done:
+			pending[b.seq] = b
+		}
+		for b, ok := pending[next]; ok; b, ok = pending[next] {
+			delete(pending, next)
+			next++
+			if b.fatal != nil {
+				return b.fatal
+			}
+			for j, o := range b.results {
+				if err := sink(index, b.lineNos[j], b.lines[j], o); err != nil {
+					return err
+				}
+				index++
+			}
+			<-slots
+		}
+	}
+	return nil
+}
+
+// read splits the input into batches and submits them to the pool; it
+// returns how many batches it submitted.
+func (e *Engine) read(ctx context.Context, rd *shardio.Reader, source string, fn func(*rows.Row) rowOutcome, slots chan struct{}, done chan *batch) (int, error) {
+	seq := 0
+	var lastBytes int64
+	submit := func(b *batch) error {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		b.seq = seq
+		seq++
+		job := func() {
+			b.results = make([]rowOutcome, len(b.lines))
+			for i, line := range b.lines {
+				if ctx.Err() != nil {
+					b.fatal = ctx.Err()
+					break
+				}
+				b.results[i] = fn(rows.New(line, source, b.lineNos[i]))
+			}
+			done <- b
+		}
+		select {
+		case e.jobs <- job:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		now := rd.BytesRead()
+		progress.Global.BytesIn.Add(now - lastBytes)
+		progress.Global.Rows.Add(int64(len(b.lines)))
+		lastBytes = now
+		return nil
+	}
+	b := &batch{}
+	arena := make([]byte, 0, batchBytes+batchBytes/4)
+	for {
+		line, err := rd.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return seq, err
+		}
+		start := len(arena)
+		arena = append(arena, line...)
+		b.lines = append(b.lines, arena[start:len(arena):len(arena)])
+		b.lineNos = append(b.lineNos, rd.Line())
+		if len(b.lines) >= batchRows || len(arena) >= batchBytes {
+			if err := submit(b); err != nil {
+				return seq, err
+			}
+			b = &batch{}
+			arena = make([]byte, 0, batchBytes+batchBytes/4)
+		}
+	}
+	if len(b.lines) > 0 {
+		if err := submit(b); err != nil {
+			return seq, err
+		}
+	}
+	return seq, nil
+}
+
+// errorSink writes skipped rows with their reasons.
+type errorSink struct {
+	ctx    context.Context
+	path   string
+	source string
+	w      *shardio.Writer
+}
+
+type errorRecord struct {
+	Source    string `json:"source"`
+	Line      int64  `json:"line"`
+	Reason    string `json:"reason"`
+	Row       string `json:"row,omitempty"`
+	RowBase64 []byte `json:"row_base64,omitempty"`
+}
+
+func (s *errorSink) write(line int64, raw []byte, reason error) error {
+	if s.w == nil {
+		w, err := shardio.Create(s.ctx, s.path)
+		if err != nil {
+			return err
+		}
+		s.w = w
+	}
+	rec := errorRecord{Source: s.source, Line: line, Reason: reason.Error()}
+	var bre *rows.BadRowError
+	if errors.As(reason, &bre) {
+		rec.Reason = bre.Reason
+	}
+	if isUTF8(raw) {
+		rec.Row = string(raw)
+	} else {
+		rec.RowBase64 = raw
+	}
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("encode error record: %w", err)
+	}
+	return s.w.Write(b)
+}
+
+func (s *errorSink) commit() error {
+	if s.w == nil {
+		// No bad rows this time: drop a sidecar left by an earlier run.
+		if ok, _ := storage.Exists(s.ctx, s.path); ok {
+			return storage.Remove(s.ctx, s.path)
+		}
+		return nil
+	}
+	return s.w.Commit()
+}
+
+func (s *errorSink) abort() {
+	if s.w != nil {
+		s.w.Abort()
+	}
+}
