@@ -12,6 +12,7 @@ import (
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
+	"github.com/winnowlabs/winnow/pipelines/mapstep"
 	"github.com/winnowlabs/winnow/pipelines/prepare"
 	"github.com/winnowlabs/winnow/transforms/progress"
 	"github.com/winnowlabs/winnow/transforms/rows"
@@ -23,7 +24,7 @@ func init() {
 }
 
 // bindCommon registers the flags every dataset-writing command shares.
-func bindCommon(cmd *cobra.Command, c *prepare.Common) {
+func bindCommon(cmd *cobra.Command, c *mapstep.Common) {
 	f := cmd.Flags()
 	f.StringArrayVarP(&c.Inputs, "input-dir", "i", nil, "input dataset directory, glob or shard file (repeatable); local, gs://, s3:// or memfs://")
 	f.StringVarP(&c.Output, "output-dir", "o", "", "output directory")
@@ -55,7 +56,7 @@ func (e *expressionFlags) bind(cmd *cobra.Command, text, label bool) {
 func (e *expressionFlags) text() string  { return rows.FieldExpression(e.textField, e.textExpr) }
 func (e *expressionFlags) label() string { return rows.FieldExpression(e.labelField, e.labelExpr) }
 
-func printResult(w io.Writer, name string, res *prepare.Result, elapsed time.Duration, out string) {
+func printResult(w io.Writer, name string, res *mapstep.Result, elapsed time.Duration, out string) {
 	t := res.Manifest.Totals
 	fmt.Fprintf(w, "%s: %s rows in, %s out, %s bad; %s in, %s out; %d shards in %s (%s/s)\n",
 		name, progress.Count(t.RowsIn), progress.Count(t.RowsOut), progress.Count(t.BadRows),

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/winnowlabs/winnow/pipelines/mapstep"
+
 	"github.com/winnowlabs/winnow/transforms/rows"
 	"github.com/winnowlabs/winnow/transforms/sampling"
 	"github.com/winnowlabs/winnow/transforms/shardmap"
@@ -14,7 +16,7 @@ import (
 
 // BalanceOptions configures Balance.
 type BalanceOptions struct {
-	Common
+	mapstep.Common
 	LabelExpression string `json:"label_expression"`
 	Seed            int64  `json:"seed"`
 }
@@ -29,7 +31,7 @@ type BalanceReport struct {
 // rarest label, exactly. Several input datasets are pooled split by split.
 // Label counts come from a measuring pass merged by a Beam combiner; each
 // shard then keeps a seeded random subset of each label.
-func Balance(ctx context.Context, o BalanceOptions) (*Result, *BalanceReport, error) {
+func Balance(ctx context.Context, o BalanceOptions) (*mapstep.Result, *BalanceReport, error) {
 	if o.LabelExpression == "" {
 		o.LabelExpression = rows.DefaultLabelExpression
 	}
@@ -37,12 +39,12 @@ func Balance(ctx context.Context, o BalanceOptions) (*Result, *BalanceReport, er
 		return nil, nil, err
 	}
 	var report BalanceReport
-	res, err := runMap(ctx, o.Common, mapStep{
-		command:  "balance",
-		options:  o,
-		measure:  &shardmap.MeasureArgs{LabelExpression: o.LabelExpression},
-		selector: mustSpec("balance", sampling.BalanceArgs{Seed: o.Seed, LabelExpression: o.LabelExpression}),
-		extra: func(m *shardmap.Manifest) error {
+	res, err := mapstep.Run(ctx, o.Common, mapstep.Step{
+		Command:  "balance",
+		Options:  o,
+		Measure:  &shardmap.MeasureArgs{LabelExpression: o.LabelExpression},
+		Selector: mapstep.MustSpec("balance", sampling.BalanceArgs{Seed: o.Seed, LabelExpression: o.LabelExpression}),
+		Extra: func(m *shardmap.Manifest) error {
 			sum, err := readSummary(ctx, o.Common)
 			if err != nil {
 				return err
@@ -68,7 +70,7 @@ func Balance(ctx context.Context, o BalanceOptions) (*Result, *BalanceReport, er
 }
 
 // readSummary loads the input summary a measuring step left in its output.
-func readSummary(ctx context.Context, c Common) (*summary.Summary, error) {
+func readSummary(ctx context.Context, c mapstep.Common) (*summary.Summary, error) {
 	p := storage.Join(storage.Clean(c.Output), shardmap.SummaryName)
 	b, err := storage.ReadFile(ctx, p)
 	if err != nil {

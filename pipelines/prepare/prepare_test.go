@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/winnowlabs/winnow/pipelines/mapstep"
+
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/winnowlabs/winnow/internal/testutil"
@@ -43,7 +45,7 @@ func TestImportLegalParquet(t *testing.T) {
 	src := testutil.SharedData(t, "fineweb-legal-annotations/parquet")
 	out := t.TempDir()
 	res, err := Import(context.Background(), ImportOptions{
-		Common:    Common{Inputs: []string{src}, Output: out, Quiet: true},
+		Common:    mapstep.Common{Inputs: []string{src}, Output: out, Quiet: true},
 		TestSplit: 0.1, ValidSplit: 500, RowsPerFile: 2000, Seed: 7,
 	})
 	if err != nil {
@@ -118,7 +120,7 @@ func TestImportIsDeterministicAndSplitsExactly(t *testing.T) {
 	run := func(seed int64) string {
 		out := t.TempDir()
 		res, err := Import(context.Background(), ImportOptions{
-			Common: Common{Inputs: []string{src}, Output: out, Quiet: true}, TestSplit: 0.2, RowsPerFile: 300, Seed: seed,
+			Common: mapstep.Common{Inputs: []string{src}, Output: out, Quiet: true}, TestSplit: 0.2, RowsPerFile: 300, Seed: seed,
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -175,7 +177,7 @@ func TestImportIsDeterministicAndSplitsExactly(t *testing.T) {
 
 func TestImportWithoutTestSplitAsksForOne(t *testing.T) {
 	_, err := Import(context.Background(), ImportOptions{
-		Common: Common{Inputs: []string{bundled(t)}, Output: t.TempDir(), Quiet: true},
+		Common: mapstep.Common{Inputs: []string{bundled(t)}, Output: t.TempDir(), Quiet: true},
 	})
 	if err == nil || !strings.Contains(err.Error(), "--test-split") {
 		t.Fatalf("err %v, want one asking for --test-split", err)

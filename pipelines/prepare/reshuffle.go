@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/winnowlabs/winnow/pipelines/mapstep"
+
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
 	"github.com/winnowlabs/winnow/pipelines/runner"
@@ -16,7 +18,7 @@ import (
 
 // ImportOptions configures Import.
 type ImportOptions struct {
-	Common
+	mapstep.Common
 	// TestSplit and ValidSplit carve test and valid splits out of train: a
 	// fraction below 1 or a row count. A test split is required when the
 	// input has none.
@@ -32,7 +34,7 @@ type ImportOptions struct {
 // train-00000-of-00002.parquet, or neither) and writes it as train/, valid/
 // and test/ shards of JSON Lines, shuffled with a seed. Missing test and
 // valid splits are carved out of train.
-func Import(ctx context.Context, o ImportOptions) (*Result, error) {
+func Import(ctx context.Context, o ImportOptions) (*mapstep.Result, error) {
 	if o.RowsPerFile == 0 {
 		o.RowsPerFile = 100_000
 	}
@@ -43,7 +45,7 @@ func Import(ctx context.Context, o ImportOptions) (*Result, error) {
 
 // ReshardOptions configures Reshard.
 type ReshardOptions struct {
-	Common
+	mapstep.Common
 	NumFiles   int     `json:"num_files"`
 	TestSplit  float64 `json:"test_split,omitempty"`
 	ValidSplit float64 `json:"valid_split,omitempty"`
@@ -56,18 +58,18 @@ type ReshardOptions struct {
 // --test-split or --valid-split every row is pooled and split anew, the
 // held-out splits getting round(max(1, files×rows/total)) files each, as
 // bonepick does.
-func Reshard(ctx context.Context, o ReshardOptions) (*Result, error) {
+func Reshard(ctx context.Context, o ReshardOptions) (*mapstep.Result, error) {
 	return runReshuffle(ctx, o.Common, "reshard", o, dataset.Options{}, reshuffle.Args{
 		Mode: reshuffle.Reshard, Seed: o.Seed, TestSplit: o.TestSplit, ValidSplit: o.ValidSplit, NumFiles: o.NumFiles,
 	})
 }
 
-func runReshuffle(ctx context.Context, c Common, command string, options any, dopts dataset.Options, args reshuffle.Args) (*Result, error) {
-	policy, err := c.policy()
+func runReshuffle(ctx context.Context, c mapstep.Common, command string, options any, dopts dataset.Options, args reshuffle.Args) (*mapstep.Result, error) {
+	policy, err := c.Policy()
 	if err != nil {
 		return nil, err
 	}
-	layout, err := c.layout()
+	layout, err := c.Layout()
 	if err != nil {
 		return nil, err
 	}
@@ -76,10 +78,10 @@ func runReshuffle(ctx context.Context, c Common, command string, options any, do
 	if err != nil {
 		return nil, err
 	}
-	if err := checkOutputOutsideInputs(layout.Dir, c.Inputs); err != nil {
+	if err := mapstep.CheckOutputOutsideInputs(layout.Dir, c.Inputs); err != nil {
 		return nil, err
 	}
-	previous, err := previousManifest(ctx, layout.Dir)
+	previous, err := mapstep.PreviousManifest(ctx, layout.Dir)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +96,7 @@ func runReshuffle(ctx context.Context, c Common, command string, options any, do
 		return nil, err
 	}
 	measured, err := shardmap.MapShards(s.Scope("count"), shardmap.Plan{
-		Selector: mustSpec("measure", shardmap.MeasureArgs{}), Policy: policy, Workers: c.workers(),
+		Selector: mapstep.MustSpec("measure", shardmap.MeasureArgs{}), Policy: policy, Workers: c.Workers(),
 	}, measureTasks, beam.PCollection{})
 	if err != nil {
 		return nil, err
@@ -109,7 +111,7 @@ func runReshuffle(ctx context.Context, c Common, command string, options any, do
 	if err != nil {
 		return nil, err
 	}
-	results, err := reshuffle.Reshuffle(s, args, policy, c.workers(), taskCol, counted)
+	results, err := reshuffle.Reshuffle(s, args, policy, c.Workers(), taskCol, counted)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +124,7 @@ func runReshuffle(ctx context.Context, c Common, command string, options any, do
 	}, results); err != nil {
 		return nil, err
 	}
-	counters, err := runner.Run(ctx, p, c.runOptions(command, files, 2))
+	counters, err := runner.Run(ctx, p, c.RunOptions(command, files, 2))
 	if err != nil {
 		return nil, err
 	}
@@ -130,8 +132,8 @@ func runReshuffle(ctx context.Context, c Common, command string, options any, do
 	if err != nil {
 		return nil, err
 	}
-	if err := pruneStale(ctx, previous, m); err != nil {
+	if err := mapstep.PruneStale(ctx, previous, m); err != nil {
 		return nil, err
 	}
-	return &Result{Manifest: m, Counters: counters}, nil
+	return &mapstep.Result{Manifest: m, Counters: counters}, nil
 }

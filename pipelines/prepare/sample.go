@@ -5,13 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/winnowlabs/winnow/pipelines/mapstep"
+
 	"github.com/winnowlabs/winnow/transforms/sampling"
 	"github.com/winnowlabs/winnow/transforms/shardmap"
 )
 
 // SampleOptions configures Sample. Exactly one of Rate and TargetBytes is set.
 type SampleOptions struct {
-	Common
+	mapstep.Common
 	// Rate is the fraction of the input's bytes to keep, in (0, 1].
 	Rate float64 `json:"rate,omitempty"`
 	// TargetBytes is the total size to keep, in uncompressed bytes of the
@@ -35,23 +37,23 @@ type SampleReport struct {
 // inputs are measured first; each shard then keeps its proportional share,
 // selected exactly (to within one row) rather than by coin flips, so the
 // total lands close to the target.
-func Sample(ctx context.Context, o SampleOptions) (*Result, *SampleReport, error) {
+func Sample(ctx context.Context, o SampleOptions) (*mapstep.Result, *SampleReport, error) {
 	if (o.Rate > 0) == (o.TargetBytes > 0) {
 		return nil, nil, fmt.Errorf("give exactly one of --rate and --target-size")
 	}
 	if o.Rate < 0 || o.Rate > 1 {
 		return nil, nil, fmt.Errorf("--rate %v is not in (0, 1]", o.Rate)
 	}
-	step := mapStep{
-		command:  "sample",
-		options:  o,
-		selector: mustSpec("sample", sampling.SampleArgs{Seed: o.Seed, Rate: o.Rate, TargetBytes: o.TargetBytes}),
+	step := mapstep.Step{
+		Command:  "sample",
+		Options:  o,
+		Selector: mapstep.MustSpec("sample", sampling.SampleArgs{Seed: o.Seed, Rate: o.Rate, TargetBytes: o.TargetBytes}),
 	}
 	if o.TargetBytes > 0 {
-		step.measure = &shardmap.MeasureArgs{}
+		step.Measure = &shardmap.MeasureArgs{}
 	}
 	var report SampleReport
-	step.extra = func(m *shardmap.Manifest) error {
+	step.Extra = func(m *shardmap.Manifest) error {
 		report = SampleReport{
 			InputBytes:   m.Totals.BytesIn,
 			TargetBytes:  o.TargetBytes,
@@ -74,7 +76,7 @@ func Sample(ctx context.Context, o SampleOptions) (*Result, *SampleReport, error
 		m.Extra = b
 		return err
 	}
-	res, err := runMap(ctx, o.Common, step)
+	res, err := mapstep.Run(ctx, o.Common, step)
 	if err != nil {
 		return nil, nil, err
 	}

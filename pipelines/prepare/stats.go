@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/winnowlabs/winnow/pipelines/mapstep"
+
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
 	"github.com/winnowlabs/winnow/pipelines/runner"
@@ -36,8 +38,8 @@ type StatsOptions struct {
 // Stats measures datasets: rows, bytes, label histogram and text-length
 // distribution per split, merged by a Beam combiner.
 func Stats(ctx context.Context, o StatsOptions) (*summary.Summary, runner.Counters, error) {
-	c := Common{Inputs: o.Inputs, OnBadRow: o.OnBadRow, Parallelism: o.Parallelism, Progress: o.Progress, Quiet: o.Quiet}
-	policy, err := c.policy()
+	c := mapstep.Common{Inputs: o.Inputs, OnBadRow: o.OnBadRow, Parallelism: o.Parallelism, Progress: o.Progress, Quiet: o.Quiet}
+	policy, err := c.Policy()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -74,14 +76,14 @@ func Stats(ctx context.Context, o StatsOptions) (*summary.Summary, runner.Counte
 		return nil, nil, err
 	}
 	measured, err := shardmap.MapShards(s, shardmap.Plan{
-		Selector: mustSpec("measure", shardmap.MeasureArgs{TextExpression: o.TextExpression, LabelExpression: o.LabelExpression}),
-		Policy:   policy, Workers: c.workers(),
+		Selector: mapstep.MustSpec("measure", shardmap.MeasureArgs{TextExpression: o.TextExpression, LabelExpression: o.LabelExpression}),
+		Policy:   policy, Workers: c.Workers(),
 	}, tasks, beam.PCollection{})
 	if err != nil {
 		return nil, nil, err
 	}
 	shardmap.WriteFile(s, out, shardmap.Summarize(s, measured))
-	counters, err := runner.Run(ctx, p, c.runOptions("stats", files, 1))
+	counters, err := runner.Run(ctx, p, c.RunOptions("stats", files, 1))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -3,12 +3,14 @@ package prepare
 import (
 	"context"
 
+	"github.com/winnowlabs/winnow/pipelines/mapstep"
+
 	"github.com/winnowlabs/winnow/transforms/rows"
 )
 
 // TransformOptions configures Transform.
 type TransformOptions struct {
-	Common
+	mapstep.Common
 	rows.TransformArgs
 }
 
@@ -16,13 +18,13 @@ type TransformOptions struct {
 // --label-transform (the output row merges both results) or a whole-row
 // --expression that may drop rows. Expressions compile once, before any
 // data is read.
-func Transform(ctx context.Context, o TransformOptions) (*Result, error) {
+func Transform(ctx context.Context, o TransformOptions) (*mapstep.Result, error) {
 	if err := o.TransformArgs.Validate(); err != nil {
 		return nil, err
 	}
-	return runMap(ctx, o.Common, mapStep{
-		command: "transform",
-		options: o,
-		ops:     []rows.Spec{*mustSpec("transform", o.TransformArgs)},
+	return mapstep.Run(ctx, o.Common, mapstep.Step{
+		Command: "transform",
+		Options: o,
+		Ops:     []rows.Spec{*mapstep.MustSpec("transform", o.TransformArgs)},
 	})
 }

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/winnowlabs/winnow/pipelines/mapstep"
+
 	"github.com/winnowlabs/winnow/internal/testutil"
 	"github.com/winnowlabs/winnow/transforms/rows"
 	"github.com/winnowlabs/winnow/transforms/shardio"
@@ -44,7 +46,7 @@ func bundled(t *testing.T) string {
 func TestTransformBinarizesFineWebEdu(t *testing.T) {
 	out := t.TempDir()
 	res, err := Transform(context.Background(), TransformOptions{
-		Common: Common{Inputs: []string{bundled(t)}, Output: out, Quiet: true},
+		Common: mapstep.Common{Inputs: []string{bundled(t)}, Output: out, Quiet: true},
 		TransformArgs: rows.TransformArgs{
 			LabelTransform: `{score: (if .scores.score < 3 then "neg" else "pos" end)}`,
 		},

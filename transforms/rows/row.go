@@ -19,6 +19,8 @@ import (
 type Row struct {
 	raw []byte
 	obj map[string]any
+	// line, when set, is written instead of the row's JSON (SetLine).
+	line []byte
 	// Source and Line locate the row in its input, for error messages.
 	Source string
 	Line   int64
@@ -39,7 +41,7 @@ func (r *Row) Raw() []byte { return r.raw }
 // Validate checks that the row is valid UTF-8 and one JSON object, without
 // decoding it.
 func (r *Row) Validate() error {
-	if r.raw == nil {
+	if r.raw == nil || r.line != nil {
 		return nil
 	}
 	return validate(r.raw)
@@ -110,9 +112,18 @@ func (r *Row) Set(obj map[string]any) {
 	r.raw = nil
 }
 
-// Encode returns the JSON text to write: the original text when the object
-// was not replaced, else the object encoded compactly with sorted keys.
+// SetLine makes the row's output line exactly b, which need not be JSON
+// (e.g. a fastText training line). The op that sets it answers for its
+// content; it must not contain a newline.
+func (r *Row) SetLine(b []byte) { r.line = b }
+
+// Encode returns the text to write: a line set with SetLine; else the
+// original text when the object was not replaced; else the object encoded
+// compactly with sorted keys.
 func (r *Row) Encode() ([]byte, error) {
+	if r.line != nil {
+		return r.line, nil
+	}
 	if r.raw != nil {
 		return r.raw, nil
 	}

@@ -49,6 +49,10 @@ func ParseCompression(name string) (Compression, error) {
 // Ext returns the file-name extension of a JSON Lines shard with c.
 func (c Compression) Ext() string { return ".jsonl" + string(c) }
 
+// TextExt is the extension of plain-text line files (e.g. fastText input),
+// which Create writes like JSON Lines but readers do not take as shards.
+const TextExt = ".txt"
+
 // Kind describes how to read a file.
 type Kind struct {
 	Format      Format

@@ -20,9 +20,9 @@ import (
 
 // Reader yields a shard's rows, one JSON object per call to Next.
 type Reader struct {
-	path   string
-	kind   Kind
-	raw    io.ReadCloser
+	path    string
+	kind    Kind
+	raw     io.ReadCloser
 	counted *countingReader
 	closers []func() error
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 
 	"github.com/klauspost/compress/gzip"
@@ -30,9 +31,10 @@ type Writer struct {
 }
 
 // Create starts the shard at path; its compression follows the extension
-// (.jsonl.zst, .jsonl.gz or .jsonl).
+// (.jsonl.zst, .jsonl.gz or .jsonl; .txt, .txt.gz and .txt.zst write text
+// lines the same way).
 func Create(ctx context.Context, path string) (*Writer, error) {
-	kind, ok := Detect(path)
+	kind, ok := Detect(strings.Replace(path, TextExt, ".jsonl", 1))
 	if !ok || kind.Format != JSONL {
 		return nil, fmt.Errorf("%s: shards are written as .jsonl, .jsonl.gz or .jsonl.zst", path)
 	}

@@ -42,6 +42,9 @@ type Task struct {
 	Output string `json:"output,omitempty"`
 	// Errors is where skipped bad rows go (a .jsonl file).
 	Errors string `json:"errors,omitempty"`
+	// Rejected, when set, receives the rows that ops or the selector
+	// dropped (e.g. a filter's rejected documents), as read.
+	Rejected string `json:"rejected,omitempty"`
 	// Marker is the completion marker's path; empty disables resume.
 	Marker string `json:"marker,omitempty"`
 }
@@ -49,9 +52,11 @@ type Task struct {
 // Result reports a finished task; it is also its completion marker.
 type Result struct {
 	Task
-	RowsIn   int64 `json:"rows_in"`
-	RowsOut  int64 `json:"rows_out"`
-	BadRows  int64 `json:"bad_rows"`
+	RowsIn  int64 `json:"rows_in"`
+	RowsOut int64 `json:"rows_out"`
+	BadRows int64 `json:"bad_rows"`
+	// Rejected counts rows written to Task.Rejected.
+	Rejected int64 `json:"rejected,omitempty"`
 	BytesIn  int64 `json:"bytes_in"`  // uncompressed input rows, newlines included
 	BytesOut int64 `json:"bytes_out"` // uncompressed output rows, newlines included
 	// Fingerprint identifies the work done; a marker only counts as done
@@ -228,6 +233,13 @@ func (e *Engine) Run(ctx context.Context, task Task, work Work, policy Policy) (
 		return res, err
 	}
 	defer out.Abort()
+	var rejected *shardio.Writer
+	if task.Rejected != "" {
+		if rejected, err = shardio.Create(ctx, task.Rejected); err != nil {
+			return res, err
+		}
+		defer rejected.Abort()
+	}
 	var errs *errorSink
 	if task.Errors != "" {
 		errs = &errorSink{ctx: ctx, path: task.Errors, source: task.Input}
@@ -244,13 +256,13 @@ func (e *Engine) Run(ctx context.Context, task Task, work Work, policy Policy) (
 			return bad(line, raw, pb)
 		}
 		if keep != nil && !keep(i) {
-			return nil
+			return reject(rejected, raw)
 		}
 		if o.bad != nil {
 			return bad(line, raw, o.bad)
 		}
 		if o.out == nil {
-			return nil
+			return reject(rejected, raw)
 		}
 		res.RowsOut++
 		progress.Global.RowsOut.Add(1)
@@ -262,6 +274,12 @@ func (e *Engine) Run(ctx context.Context, task Task, work Work, policy Policy) (
 	res.BytesOut = out.Bytes()
 	if err := out.Commit(); err != nil {
 		return res, err
+	}
+	if rejected != nil {
+		res.Rejected = rejected.Rows()
+		if err := rejected.Commit(); err != nil {
+			return res, err
+		}
 	}
 	if errs != nil {
 		if err := errs.commit(); err != nil {
@@ -279,6 +297,14 @@ func (e *Engine) Run(ctx context.Context, task Task, work Work, policy Policy) (
 	}
 	progress.Global.Shards.Add(1)
 	return res, nil
+}
+
+// reject writes a dropped row to the rejected output, when there is one.
+func reject(w *shardio.Writer, raw []byte) error {
+	if w == nil {
+		return nil
+	}
+	return w.Write(raw)
 }
 
 // badRows returns the handler of bad rows for a task: an error naming file

@@ -27,8 +27,10 @@ type OutputFile struct {
 	Rows    int64  `json:"rows"`
 	Bytes   int64  `json:"bytes"`
 	BadRows int64  `json:"bad_rows,omitempty"`
-	Input   string `json:"input,omitempty"`
-	Resumed bool   `json:"-"`
+	// Rejected counts the dropped rows written to the rejected output.
+	Rejected int64  `json:"rejected,omitempty"`
+	Input    string `json:"input,omitempty"`
+	Resumed  bool   `json:"-"`
 }
 
 // SplitCounts totals one split's input and output.
@@ -39,6 +41,7 @@ type SplitCounts struct {
 	BadRows  int64 `json:"bad_rows"`
 	BytesIn  int64 `json:"bytes_in"`
 	BytesOut int64 `json:"bytes_out"`
+	Rejected int64 `json:"rejected,omitempty"`
 }
 
 // Manifest describes an output directory: what made it, from what, and what
@@ -80,6 +83,7 @@ func (m *Manifest) AddResult(r Result) {
 		c.BadRows += r.BadRows
 		c.BytesIn += r.BytesIn
 		c.BytesOut += r.BytesOut
+		c.Rejected += r.Rejected
 		if r.Output != "" {
 			c.Files++
 		}
@@ -87,7 +91,7 @@ func (m *Manifest) AddResult(r Result) {
 	if r.Output != "" {
 		m.Outputs = append(m.Outputs, OutputFile{
 			Path: r.Output, Split: r.Split, Rows: r.RowsOut, Bytes: r.BytesOut,
-			BadRows: r.BadRows, Input: r.Input, Resumed: r.Resumed,
+			BadRows: r.BadRows, Rejected: r.Rejected, Input: r.Input, Resumed: r.Resumed,
 		})
 	}
 }

@@ -1,8 +1,12 @@
-// Package prepare holds the data-preparation pipelines: import, sample,
-// transform, balance, reshard and stats. Each step is a composite Beam
-// transform over shards; the record-level work is plain Go from
-// transforms/rows, transforms/sampling and friends, run by the shard engine.
-package prepare
+// Package mapstep runs a step that turns every input shard into one output
+// shard: it discovers the inputs, plans one shard task per input, builds the
+// Beam pipeline (an optional measuring pass whose merged summary feeds the
+// step, the map itself, the manifest), runs it and returns the manifest.
+// Completed shards are skipped on a re-run with the same work, temporary
+// files of killed runs are removed, and shards an earlier run wrote that
+// this run did not are pruned. Stage packages (prepare, filter, annotate)
+// describe their steps with a Step and call Run.
+package mapstep
 
 import (
 	"context"
@@ -46,7 +50,7 @@ type Result struct {
 	Counters runner.Counters
 }
 
-func (c Common) policy() (shardmap.Policy, error) {
+func (c Common) Policy() (shardmap.Policy, error) {
 	switch c.OnBadRow {
 	case "", "fail":
 		if c.MaxBadRows != 0 {
@@ -59,7 +63,7 @@ func (c Common) policy() (shardmap.Policy, error) {
 	return shardmap.Policy{}, fmt.Errorf("--on-bad-row must be fail or skip, not %q", c.OnBadRow)
 }
 
-func (c Common) layout() (dataset.Layout, error) {
+func (c Common) Layout() (dataset.Layout, error) {
 	if c.Output == "" {
 		return dataset.Layout{}, fmt.Errorf("no output directory given (-o)")
 	}
@@ -70,7 +74,7 @@ func (c Common) layout() (dataset.Layout, error) {
 	return dataset.Layout{Dir: storage.Clean(c.Output), Ext: comp.Ext(), MultiInput: len(c.Inputs) > 1}, nil
 }
 
-func (c Common) runOptions(label string, files []dataset.File, passes int) runner.Options {
+func (c Common) RunOptions(label string, files []dataset.File, passes int) runner.Options {
 	return runner.Options{
 		Label:       label,
 		TotalBytes:  dataset.TotalSize(files) * int64(passes),
@@ -80,35 +84,41 @@ func (c Common) runOptions(label string, files []dataset.File, passes int) runne
 	}
 }
 
-func (c Common) workers() int {
+func (c Common) Workers() int {
 	if c.Parallelism > 0 {
 		return c.Parallelism
 	}
 	return runner.Parallelism()
 }
 
-// mapStep describes a one-shard-in, one-shard-out step.
-type mapStep struct {
-	command string
-	options any // recorded in the manifest
-	ops     []rows.Spec
-	// selector, when set, makes the step read each shard twice (select, then
+// Step describes a one-shard-in, one-shard-out step.
+type Step struct {
+	// Command names the step in progress lines and the manifest.
+	Command string
+	// Options are recorded in the manifest.
+	Options any
+	Ops     []rows.Spec
+	// Selector, when set, makes the step read each shard twice (select, then
 	// write).
-	selector *rows.Spec
-	// measure, when set, first measures every input; the merged summary is
-	// the global input of the ops and selector.
-	measure *shardmap.MeasureArgs
-	// extra adds step-specific facts to the manifest after the run.
-	extra func(*shardmap.Manifest) error
+	Selector *rows.Spec
+	// Measure, when set, first measures every input; the merged summary is
+	// the global input of the ops and selector, and is kept in the output
+	// directory as _summary.json.
+	Measure *shardmap.MeasureArgs
+	// Tasks, when set, adjusts the planned shard tasks (e.g. to add a
+	// rejected-rows output); it may drop tasks.
+	Tasks func([]shardmap.Task, []dataset.File) ([]shardmap.Task, error)
+	// Extra adds step-specific facts to the manifest after the run.
+	Extra func(*shardmap.Manifest) error
 }
 
-// runMap discovers the inputs, builds the pipeline for step and runs it.
-func runMap(ctx context.Context, c Common, step mapStep) (*Result, error) {
-	policy, err := c.policy()
+// Run discovers the inputs, builds the pipeline for step and runs it.
+func Run(ctx context.Context, c Common, step Step) (*Result, error) {
+	policy, err := c.Policy()
 	if err != nil {
 		return nil, err
 	}
-	layout, err := c.layout()
+	layout, err := c.Layout()
 	if err != nil {
 		return nil, err
 	}
@@ -116,10 +126,10 @@ func runMap(ctx context.Context, c Common, step mapStep) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkOutputOutsideInputs(layout.Dir, c.Inputs); err != nil {
+	if err := CheckOutputOutsideInputs(layout.Dir, c.Inputs); err != nil {
 		return nil, err
 	}
-	previous, err := previousManifest(ctx, layout.Dir)
+	previous, err := PreviousManifest(ctx, layout.Dir)
 	if err != nil {
 		return nil, err
 	}
@@ -128,20 +138,26 @@ func runMap(ctx context.Context, c Common, step mapStep) (*Result, error) {
 	}
 
 	p, s := beam.NewPipelineWithRoot()
-	s = s.Scope(step.command)
-	tasks, err := shardmap.CreateTasks(s, layout.Tasks(files))
+	s = s.Scope(step.Command)
+	planned := layout.Tasks(files)
+	if step.Tasks != nil {
+		if planned, err = step.Tasks(planned, files); err != nil {
+			return nil, err
+		}
+	}
+	tasks, err := shardmap.CreateTasks(s, planned)
 	if err != nil {
 		return nil, err
 	}
 	var global beam.PCollection
 	passes := 1
-	if step.measure != nil {
+	if step.Measure != nil {
 		mt, err := shardmap.CreateTasks(s.Scope("measure"), dataset.MeasureTasks(files))
 		if err != nil {
 			return nil, err
 		}
 		measured, err := shardmap.MapShards(s.Scope("measure"), shardmap.Plan{
-			Selector: mustSpec("measure", step.measure), Policy: policy, Workers: c.workers(),
+			Selector: MustSpec("measure", step.Measure), Policy: policy, Workers: c.Workers(),
 		}, mt, beam.PCollection{})
 		if err != nil {
 			return nil, err
@@ -150,26 +166,26 @@ func runMap(ctx context.Context, c Common, step mapStep) (*Result, error) {
 		shardmap.WriteFile(s, storage.Join(layout.Dir, shardmap.SummaryName), global)
 		passes++
 	}
-	if step.selector != nil {
+	if step.Selector != nil {
 		passes++
 	}
 	results, err := shardmap.MapShards(s, shardmap.Plan{
-		Ops: step.ops, Selector: step.selector, Policy: policy, Workers: c.workers(),
+		Ops: step.Ops, Selector: step.Selector, Policy: policy, Workers: c.Workers(),
 	}, tasks, global)
 	if err != nil {
 		return nil, err
 	}
-	opts, err := json.Marshal(step.options)
+	opts, err := json.Marshal(step.Options)
 	if err != nil {
 		return nil, fmt.Errorf("encode options: %w", err)
 	}
 	if _, err := shardmap.WriteManifest(s, layout.Dir, shardmap.Manifest{
-		Command: step.command, Options: opts, Inputs: dataset.InputFiles(files),
+		Command: step.Command, Options: opts, Inputs: dataset.InputFiles(files),
 	}, results); err != nil {
 		return nil, err
 	}
 
-	counters, err := runner.Run(ctx, p, c.runOptions(step.command, files, passes))
+	counters, err := runner.Run(ctx, p, c.RunOptions(step.Command, files, passes))
 	if err != nil {
 		return nil, err
 	}
@@ -177,11 +193,11 @@ func runMap(ctx context.Context, c Common, step mapStep) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := pruneStale(ctx, previous, m); err != nil {
+	if err := PruneStale(ctx, previous, m); err != nil {
 		return nil, err
 	}
-	if step.extra != nil {
-		if err := step.extra(m); err != nil {
+	if step.Extra != nil {
+		if err := step.Extra(m); err != nil {
 			return nil, err
 		}
 		if err := m.Write(ctx, layout.Dir); err != nil {
@@ -191,7 +207,8 @@ func runMap(ctx context.Context, c Common, step mapStep) (*Result, error) {
 	return &Result{Manifest: m, Counters: counters}, nil
 }
 
-func mustSpec(kind string, args any) *rows.Spec {
+// MustSpec encodes an op or selector spec whose arguments always encode.
+func MustSpec(kind string, args any) *rows.Spec {
 	s, err := rows.NewSpec(kind, args)
 	if err != nil {
 		panic(err) // only for arguments that cannot be encoded
@@ -199,9 +216,9 @@ func mustSpec(kind string, args any) *rows.Spec {
 	return &s
 }
 
-// checkOutputOutsideInputs refuses to write a step's output into one of its
+// CheckOutputOutsideInputs refuses to write a step's output into one of its
 // inputs, which a later run would read back.
-func checkOutputOutsideInputs(out string, inputs []string) error {
+func CheckOutputOutsideInputs(out string, inputs []string) error {
 	for _, in := range inputs {
 		in = storage.Clean(in)
 		if in == out {

@@ -1,4 +1,4 @@
-package prepare
+package mapstep
 
 import (
 	"context"
@@ -8,8 +8,8 @@ import (
 	"github.com/winnowlabs/winnow/transforms/storage"
 )
 
-// previousManifest returns the manifest an earlier run left in dir, or nil.
-func previousManifest(ctx context.Context, dir string) (*shardmap.Manifest, error) {
+// PreviousManifest returns the manifest an earlier run left in dir, or nil.
+func PreviousManifest(ctx context.Context, dir string) (*shardmap.Manifest, error) {
 	m, err := shardmap.ReadManifest(ctx, dir)
 	if errors.Is(err, shardmap.ErrNoManifest) {
 		return nil, nil
@@ -17,10 +17,10 @@ func previousManifest(ctx context.Context, dir string) (*shardmap.Manifest, erro
 	return m, err
 }
 
-// pruneStale deletes the shards an earlier run wrote that the new run did
+// PruneStale deletes the shards an earlier run wrote that the new run did
 // not write again (e.g. after a reshard to fewer files). Only files listed
 // in the earlier manifest are ever removed.
-func pruneStale(ctx context.Context, previous, current *shardmap.Manifest) error {
+func PruneStale(ctx context.Context, previous, current *shardmap.Manifest) error {
 	if previous == nil {
 		return nil
 	}
