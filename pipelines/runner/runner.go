@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"sort"
 	"strings"
@@ -52,6 +53,31 @@ func (c Counters) String() string {
 	return strings.Join(parts, " ")
 }
 
+// Error is a failed pipeline. Its message is the failing step's own error,
+// without the runner's stage and bundle dump; Full keeps everything.
+type Error struct {
+	Cause string
+	Full  error
+}
+
+func (e *Error) Error() string { return e.Cause }
+
+// Unwrap returns the runner's full error.
+func (e *Error) Unwrap() error { return e.Full }
+
+// cause extracts the user function's error from a runner error, which ends
+// with "DoFn[...] failed:\n<error>".
+func cause(err error) string {
+	msg := err.Error()
+	const marker = "] failed:\n"
+	if i := strings.LastIndex(msg, marker); i >= 0 {
+		if c := strings.TrimSpace(msg[i+len(marker):]); c != "" {
+			return c
+		}
+	}
+	return msg
+}
+
 // Name returns the runner the pipeline will use.
 func Name() string {
 	if *runners.Runner == "" {
@@ -60,12 +86,16 @@ func Name() string {
 	return *runners.Runner
 }
 
+// ownEndpoint is the job server prism started in this process: prism
+// writes its address into the --endpoint flag on the first run.
+var ownEndpoint string
+
 // IsLocal reports whether the pipeline runs in this process (prism without
 // an external job server, or the direct runner), where progress is visible.
 func IsLocal() bool {
 	switch Name() {
 	case "prism", "PrismRunner":
-		return *jobopts.Endpoint == ""
+		return *jobopts.Endpoint == "" || *jobopts.Endpoint == ownEndpoint
 	case "direct":
 		return true
 	}
@@ -94,10 +124,15 @@ func Run(ctx context.Context, p *beam.Pipeline, o Options) (Counters, error) {
 	if !o.Quiet && IsLocal() {
 		stop = progress.Global.Start(ctx, w, o.Label, o.Interval)
 	}
+	startsOwn := IsLocal() && *jobopts.Endpoint == ""
 	res, err := beamx.RunWithMetrics(ctx, p)
+	if startsOwn {
+		ownEndpoint = *jobopts.Endpoint
+	}
 	stop()
 	if err != nil {
-		return nil, fmt.Errorf("%s pipeline on %s: %w", o.Label, Name(), err)
+		slog.Debug("pipeline failed", "runner", Name(), "error", err)
+		return nil, fmt.Errorf("%s on %s: %w", o.Label, Name(), &Error{Cause: cause(err), Full: err})
 	}
 	counters := Counters{}
 	if res != nil {

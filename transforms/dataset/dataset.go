@@ -123,6 +123,11 @@ func discoverOne(ctx context.Context, in string, opts Options) ([]File, error) {
 			paths = []string{in}
 		}
 	}
+	// A split folder given directly (-i data/train) keeps its name in Rel, so
+	// outputs land in a folder of the same split.
+	if CanonicalSplit(storage.Base(root)) != "" {
+		root = storage.Dir(root)
+	}
 	var files []File
 	for _, p := range paths {
 		rel, err := storage.Rel(root, p)
@@ -139,24 +144,20 @@ func discoverOne(ctx context.Context, in string, opts Options) ([]File, error) {
 		if err != nil {
 			return nil, err
 		}
-		files = append(files, File{Path: p, Size: size, Rel: rel, Split: splitOf(rel, root, opts)})
+		files = append(files, File{Path: p, Size: size, Rel: rel, Split: splitOf(rel, opts)})
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].Rel < files[j].Rel })
 	return files, checkLayout(in, files)
 }
 
-// splitOf takes the split from the first path element under the root, from
-// the root's own name when the root is a split folder (e.g. -i data/train),
-// or optionally from a file-name prefix.
-func splitOf(rel, root string, opts Options) string {
+// splitOf takes the split from the first path element under the root or,
+// optionally, from a file-name prefix.
+func splitOf(rel string, opts Options) string {
 	parts := strings.Split(rel, "/")
 	if len(parts) > 1 {
 		if s := CanonicalSplit(parts[0]); s != "" {
 			return s
 		}
-	}
-	if s := CanonicalSplit(storage.Base(root)); s != "" {
-		return s
 	}
 	if opts.FileNameSplits {
 		if m := hfFileSplit.FindStringSubmatch(parts[len(parts)-1]); m != nil {

@@ -1,0 +1,261 @@
+package hftok
+
+import (
+	"sort"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/gomlx/go-huggingface/tokenizers/hftokenizer"
+	"golang.org/x/text/unicode/norm"
+)
+
+// bertEncoder encodes with the BERT pipeline of Hugging Face tokenizers:
+// added tokens matched on the raw text (leftmost-longest), BertNormalizer,
+// BertPreTokenizer and greedy longest-match-first WordPiece, in one pass.
+type bertEncoder struct {
+	cleanText, chinese, stripAccents, lowercase bool
+
+	vocab       map[string]int
+	unk         int
+	prefix      string
+	maxChars    int
+	maxTokenLen int // longest vocabulary entry, in bytes, without the prefix
+
+	added      []addedToken // longest first
+	addedFirst [256]bool    // first bytes of added tokens
+}
+
+type addedToken struct {
+	content string
+	id      int
+}
+
+// newBertEncoder returns an encoder for spec, or nil when spec is not a BERT
+// pipeline this encoder reproduces exactly.
+func newBertEncoder(spec *hftokenizer.TokenizerJSON, tokens []string) *bertEncoder {
+	n, p, m := spec.Normalizer, spec.PreTokenizer, spec.Model
+	if n == nil || n.Type != "BertNormalizer" || p == nil || p.Type != "BertPreTokenizer" || m.Type != "WordPiece" {
+		return nil
+	}
+	unk, ok := m.Vocab[m.UnkToken]
+	if !ok {
+		return nil
+	}
+	e := &bertEncoder{
+		cleanText:    n.CleanText,
+		chinese:      n.HandleChineseChars,
+		lowercase:    n.Lowercase,
+		stripAccents: n.Lowercase,
+		vocab:        m.Vocab,
+		unk:          unk,
+		prefix:       m.ContinuingSubwordPrefix,
+		maxChars:     m.MaxInputCharsPerWord,
+	}
+	if n.StripAccents != nil {
+		e.stripAccents = *n.StripAccents
+	}
+	if e.maxChars == 0 {
+		e.maxChars = 100
+	}
+	for tok := range m.Vocab {
+		e.maxTokenLen = max(e.maxTokenLen, len(strings.TrimPrefix(tok, e.prefix)))
+	}
+	for _, at := range spec.AddedTokens {
+		if at.Normalized || at.SingleWord || at.Lstrip || at.Rstrip || at.Content == "" {
+			return nil
+		}
+		e.added = append(e.added, addedToken{at.Content, at.ID})
+		e.addedFirst[at.Content[0]] = true
+	}
+	sort.SliceStable(e.added, func(i, j int) bool { return len(e.added[i].content) > len(e.added[j].content) })
+	return e
+}
+
+// appendEncode appends the ids of text to dst.
+func (e *bertEncoder) appendEncode(dst []int, text string) []int {
+	st := statePool.Get().(*encodeState)
+	defer statePool.Put(st)
+	segStart := 0
+	for pos := 0; pos < len(text); pos++ {
+		if !e.addedFirst[text[pos]] {
+			continue
+		}
+		for _, at := range e.added {
+			if strings.HasPrefix(text[pos:], at.content) {
+				dst = e.appendSegment(dst, st, text[segStart:pos])
+				dst = append(dst, at.id)
+				pos += len(at.content) - 1
+				segStart = pos + 1
+				break
+			}
+		}
+	}
+	return e.appendSegment(dst, st, text[segStart:])
+}
+
+// statePool recycles encodeStates across calls.
+var statePool = sync.Pool{New: func() any { return new(encodeState) }}
+
+// encodeState holds the scratch buffers of one appendEncode call.
+type encodeState struct {
+	word, key, nfd []byte
+	runes          []rune
+	one, src       [utf8.UTFMax]byte
+}
+
+// appendSegment normalizes, pre-tokenizes and WordPiece-encodes text that
+// holds no added token.
+func (e *bertEncoder) appendSegment(dst []int, st *encodeState, text string) []int {
+	st.word = st.word[:0]
+	flush := func() {
+		if len(st.word) > 0 {
+			dst = e.appendWord(dst, st, st.word)
+			st.word = st.word[:0]
+		}
+	}
+	for _, r := range text {
+		if e.cleanText && (r == 0 || r == utf8.RuneError || isControl(r)) {
+			continue
+		}
+		if unicode.IsSpace(r) {
+			flush()
+			continue
+		}
+		if r < utf8.RuneSelf {
+			switch {
+			case isASCIIPunct(r):
+				flush()
+				st.one[0] = byte(r)
+				dst = e.appendWord(dst, st, st.one[:1])
+			default:
+				if e.lowercase && 'A' <= r && r <= 'Z' {
+					r += 'a' - 'A'
+				}
+				st.word = append(st.word, byte(r))
+			}
+			continue
+		}
+		isolate := e.chinese && isChinese(r)
+		if isolate {
+			flush()
+		}
+		for _, o := range e.transform(st, r) {
+			switch {
+			case unicode.IsSpace(o):
+				flush()
+			case isASCIIPunct(o) || unicode.IsPunct(o):
+				flush()
+				dst = e.appendWord(dst, st, st.one[:utf8.EncodeRune(st.one[:], o)])
+			default:
+				st.word = utf8.AppendRune(st.word, o)
+			}
+		}
+		if isolate {
+			flush()
+		}
+	}
+	flush()
+	return dst
+}
+
+// transform applies accent stripping (NFD, then dropping Mn) and
+// lowercasing to one non-ASCII character.
+func (e *bertEncoder) transform(st *encodeState, r rune) []rune {
+	src := st.src[:utf8.EncodeRune(st.src[:], r)]
+	if e.stripAccents {
+		st.nfd = norm.NFD.Append(st.nfd[:0], src...)
+		src = st.nfd
+	}
+	out := st.runes[:0]
+	for len(src) > 0 {
+		o, size := utf8.DecodeRune(src)
+		src = src[size:]
+		if e.stripAccents && unicode.Is(unicode.Mn, o) {
+			continue
+		}
+		if e.lowercase {
+			if o == 'İ' { // the one unconditional multi-character lowercase mapping
+				out = append(out, 'i', '\u0307')
+				continue
+			}
+			o = unicode.ToLower(o)
+		}
+		out = append(out, o)
+	}
+	st.runes = out
+	return out
+}
+
+// appendWord appends the WordPiece ids of one pre-tokenized word.
+func (e *bertEncoder) appendWord(dst []int, st *encodeState, word []byte) []int {
+	if utf8.RuneCount(word) > e.maxChars {
+		return append(dst, e.unk)
+	}
+	mark := len(dst)
+	for start := 0; start < len(word); {
+		end := min(len(word), start+e.maxTokenLen)
+		for end > start && !utf8.RuneStart(safeAt(word, end)) {
+			end--
+		}
+		found := false
+		for end > start {
+			st.key = st.key[:0]
+			if start > 0 {
+				st.key = append(st.key, e.prefix...)
+			}
+			st.key = append(st.key, word[start:end]...)
+			if id, ok := e.vocab[string(st.key)]; ok {
+				dst = append(dst, id)
+				found = true
+				break
+			}
+			end--
+			for end > start && !utf8.RuneStart(word[end]) {
+				end--
+			}
+		}
+		if !found {
+			return append(dst[:mark], e.unk)
+		}
+		start = end
+	}
+	return dst
+}
+
+// safeAt returns b[i], or a rune-start byte past the end.
+func safeAt(b []byte, i int) byte {
+	if i >= len(b) {
+		return 0
+	}
+	return b[i]
+}
+
+// isControl is Hugging Face's BertNormalizer test for characters clean_text
+// removes: category C (Cc, Cf, Co, Cs, and unassigned), except \t \n \r.
+func isControl(r rune) bool {
+	switch r {
+	case '\t', '\n', '\r':
+		return false
+	}
+	if unicode.Is(unicode.C, r) {
+		return true
+	}
+	if r < utf8.RuneSelf {
+		return false
+	}
+	return !unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z)
+}
+
+// isASCIIPunct is Rust's char::is_ascii_punctuation.
+func isASCIIPunct(r rune) bool {
+	return (r >= '!' && r <= '/') || (r >= ':' && r <= '@') || (r >= '[' && r <= '`') || (r >= '{' && r <= '~')
+}
+
+// isChinese reports the CJK ideographs BertNormalizer surrounds with spaces.
+func isChinese(r rune) bool {
+	return (r >= 0x4e00 && r <= 0x9fff) || (r >= 0x3400 && r <= 0x4dbf) || (r >= 0x20000 && r <= 0x2a6df) ||
+		(r >= 0x2a700 && r <= 0x2b73f) || (r >= 0x2b740 && r <= 0x2b81f) || (r >= 0x2b820 && r <= 0x2ceaf) ||
+		(r >= 0xf900 && r <= 0xfaff) || (r >= 0x2f800 && r <= 0x2fa1f)
+}

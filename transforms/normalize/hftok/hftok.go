@@ -1,0 +1,175 @@
+// Package hftok tokenizes text with a Hugging Face tokenizer.json, as the
+// tokenizer-based normalizers need it: the token ids of a text without
+// special tokens, the string of each token, and the text of each id decoded
+// on its own.
+//
+// The file is parsed by github.com/gomlx/go-huggingface (tokenizers/hftokenizer),
+// which also encodes and decodes every pipeline it supports. For the BERT
+// pipeline (BertNormalizer, BertPreTokenizer, WordPiece; bert-base-uncased and
+// its relatives) this package encodes with its own linear-time implementation
+// on the parsed vocabulary, following Hugging Face tokenizers:
+//
+//   - the library's BERT pre-tokenizer is quadratic in the text length
+//     (0.07 MB/s on web documents), far too slow for a filter over a corpus;
+//   - the library's BertNormalizer keeps format (Cf), private-use and
+//     unassigned characters that Hugging Face's clean_text removes (soft
+//     hyphens, zero-width spaces), treats only Zs, \t, \n and \r as
+//     whitespace, and limits words to max_input_chars_per_word bytes instead
+//     of characters.
+//
+// Tests check that both encoders agree on real text that avoids those
+// differences.
+//
+// DecodeID follows Hugging Face's Tokenizer.decode([id]) with its default
+// skip_special_tokens=True: special tokens decode to "", and with the
+// WordPiece decoder a single continuation piece keeps its prefix ("##ing"
+// decodes to "##ing": the decoder strips the prefix only from tokens after
+// the first, and cleanup changes nothing in a single token). Other decoders
+// are the library's.
+package hftok
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/gomlx/go-huggingface/tokenizers/api"
+	"github.com/gomlx/go-huggingface/tokenizers/hftokenizer"
+)
+
+// Version identifies the tokenization behaviour of this package (for a given
+// tokenizer.json); it changes whenever tokens or decodings change.
+const Version = "1"
+
+// Tokenizer encodes text with one tokenizer.json. It is safe for concurrent
+// use.
+type Tokenizer struct {
+	path    string
+	hash    string
+	lib     *hftokenizer.Tokenizer
+	tokens  []string // id → token string
+	decoded []string // id → the id decoded on its own
+	bert    *bertEncoder
+}
+
+// Load reads a tokenizer.json. A tokenizer_config.json beside it, when
+// present, supplies the special-token names the library uses.
+func Load(path string) (*Tokenizer, error) {
+	content, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read tokenizer: %w", err)
+	}
+	cfg := &api.Config{}
+	cfgPath := filepath.Join(filepath.Dir(path), "tokenizer_config.json")
+	if _, err := os.Stat(cfgPath); err == nil {
+		if cfg, err = api.ParseConfigFile(cfgPath); err != nil {
+			return nil, fmt.Errorf("parse %s: %w", cfgPath, err)
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("stat %s: %w", cfgPath, err)
+	}
+	lib, err := hftokenizer.NewFromContent(cfg, content)
+	if err != nil {
+		return nil, fmt.Errorf("load tokenizer %s: %w", path, err)
+	}
+	if err := lib.With(api.EncodeOptions{AddSpecialTokens: false}); err != nil {
+		return nil, fmt.Errorf("configure tokenizer %s: %w", path, err)
+	}
+	var spec hftokenizer.TokenizerJSON
+	if err := json.Unmarshal(content, &spec); err != nil {
+		return nil, fmt.Errorf("parse tokenizer %s: %w", path, err)
+	}
+	sum := sha256.Sum256(content)
+	t := &Tokenizer{path: path, hash: hex.EncodeToString(sum[:]), lib: lib}
+	if err := t.buildVocab(&spec); err != nil {
+		return nil, fmt.Errorf("tokenizer %s: %w", path, err)
+	}
+	t.bert = newBertEncoder(&spec, t.tokens)
+	return t, nil
+}
+
+func (t *Tokenizer) buildVocab(spec *hftokenizer.TokenizerJSON) error {
+	n := 0
+	for _, id := range spec.Model.Vocab {
+		n = max(n, id+1)
+	}
+	for _, at := range spec.AddedTokens {
+		n = max(n, at.ID+1)
+	}
+	if n == 0 {
+		return errors.New("empty vocabulary")
+	}
+	t.tokens = make([]string, n)
+	for tok, id := range spec.Model.Vocab {
+		if id < 0 {
+			return fmt.Errorf("negative token id %d", id)
+		}
+		t.tokens[id] = tok
+	}
+	special := make([]bool, n)
+	for _, at := range spec.AddedTokens {
+		t.tokens[at.ID] = at.Content
+		special[at.ID] = at.Special
+	}
+	wordPiece := spec.Decoder != nil && spec.Decoder.Type == "WordPiece"
+	t.decoded = make([]string, n)
+	for id, tok := range t.tokens {
+		switch {
+		case special[id]:
+			// skipped by decode's default skip_special_tokens=True
+		case wordPiece:
+			t.decoded[id] = tok
+		default:
+			t.decoded[id] = t.lib.Decode([]int{id})
+		}
+	}
+	return nil
+}
+
+// Path returns the tokenizer.json path given to Load.
+func (t *Tokenizer) Path() string { return t.path }
+
+// Hash returns the hex SHA-256 of the tokenizer.json contents.
+func (t *Tokenizer) Hash() string { return t.hash }
+
+// VocabSize returns the number of token ids.
+func (t *Tokenizer) VocabSize() int { return len(t.tokens) }
+
+// Encode returns the token ids of text, without special tokens around it.
+func (t *Tokenizer) Encode(text string) []int {
+	return t.AppendEncode(nil, text)
+}
+
+// AppendEncode appends the token ids of text to dst.
+func (t *Tokenizer) AppendEncode(dst []int, text string) []int {
+	if t.bert != nil {
+		return t.bert.appendEncode(dst, text)
+	}
+	return append(dst, t.lib.Encode(text)...)
+}
+
+// Token returns the string of token id ("##ing" for a WordPiece
+// continuation), or "" for an unknown id.
+func (t *Tokenizer) Token(id int) string {
+	if id < 0 || id >= len(t.tokens) {
+		return ""
+	}
+	return t.tokens[id]
+}
+
+// DecodeID returns id decoded on its own, as Hugging Face's
+// tokenizer.decode([id]) does (see the package documentation).
+func (t *Tokenizer) DecodeID(id int) string {
+	if id < 0 || id >= len(t.decoded) {
+		return ""
+	}
+	return t.decoded[id]
+}
+
+// libraryEncode encodes text with go-huggingface alone (tests compare it
+// with the BERT encoder).
+func (t *Tokenizer) libraryEncode(text string) []int { return t.lib.Encode(text) }
