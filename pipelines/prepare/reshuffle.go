@@ -81,6 +81,19 @@ func runReshuffle(ctx context.Context, c mapstep.Common, command string, options
 	if err := mapstep.CheckOutputOutsideInputs(layout.Dir, c.Inputs); err != nil {
 		return nil, err
 	}
+	if args.Mode == reshuffle.Import {
+		seen := map[string]bool{}
+		var splits []string
+		for _, f := range files {
+			if !seen[f.Split] {
+				seen[f.Split] = true
+				splits = append(splits, f.Split)
+			}
+		}
+		if err := reshuffle.CheckImportSplits(args, splits); err != nil {
+			return nil, err
+		}
+	}
 	previous, err := mapstep.PreviousManifest(ctx, layout.Dir)
 	if err != nil {
 		return nil, err

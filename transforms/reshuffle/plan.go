@@ -137,26 +137,17 @@ func NewPlan(a Args, sum *summary.Summary) (*Plan, error) {
 }
 
 func (p *Plan) importSegments(a Args, counts map[string]int64) error {
-	has := func(s string) bool { _, ok := p.groups[s]; return ok }
+	var splits []string
+	for s := range p.groups {
+		splits = append(splits, s)
+	}
+	if err := CheckImportSplits(a, splits); err != nil {
+		return err
+	}
 	// An unsplit input is the train split.
 	if g, ok := p.groups[""]; ok {
-		if has("train") {
-			return fmt.Errorf("the input has both a train split and unsplit shards")
-		}
 		p.groups["train"], counts["train"] = g, counts[""]
 		delete(p.groups, "")
-	}
-	if !has("train") && (a.TestSplit > 0 || a.ValidSplit > 0) {
-		return fmt.Errorf("--test-split and --valid-split carve rows out of a train split, and the input has none")
-	}
-	if has("test") && a.TestSplit > 0 {
-		return fmt.Errorf("the input already has a test split; drop --test-split")
-	}
-	if has("valid") && a.ValidSplit > 0 {
-		return fmt.Errorf("the input already has a valid split; drop --valid-split")
-	}
-	if !has("test") && a.TestSplit == 0 {
-		return fmt.Errorf("the input has no test split: give --test-split (a fraction or a row count)")
 	}
 	for split, g := range p.groups {
 		n := counts[split]
@@ -283,6 +274,34 @@ func (p *Plan) reshardSegments(a Args, counts map[string]int64, pool bool) error
 		}
 	}
 	p.collectFiles()
+	return nil
+}
+
+// CheckImportSplits checks an import's split options against the splits the
+// input has ("" for unsplit shards, which count as train).
+func CheckImportSplits(a Args, splits []string) error {
+	has := map[string]bool{}
+	for _, s := range splits {
+		if s == "" {
+			if has["train"] {
+				return fmt.Errorf("the input has both a train split and unsplit shards")
+			}
+			s = "train"
+		} else if s == "train" && has["train"] {
+			return fmt.Errorf("the input has both a train split and unsplit shards")
+		}
+		has[s] = true
+	}
+	switch {
+	case !has["train"] && (a.TestSplit > 0 || a.ValidSplit > 0):
+		return fmt.Errorf("--test-split and --valid-split carve rows out of a train split, and the input has none")
+	case has["test"] && a.TestSplit > 0:
+		return fmt.Errorf("the input already has a test split; drop --test-split")
+	case has["valid"] && a.ValidSplit > 0:
+		return fmt.Errorf("the input already has a valid split; drop --valid-split")
+	case !has["test"] && a.TestSplit == 0:
+		return fmt.Errorf("the input has no test split: give --test-split (a fraction or a row count)")
+	}
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"unicode/utf8"
 
 	"github.com/itchyny/gojq"
@@ -93,14 +94,23 @@ func (r *Row) Object() (map[string]any, error) {
 	if r.obj != nil {
 		return r.obj, nil
 	}
-	if err := validate(r.raw); err != nil {
-		return nil, err
+	// The decoder finds syntax errors itself; only UTF-8 (which it would
+	// silently replace) and the object shape need checking first.
+	if !utf8.Valid(r.raw) {
+		return nil, BadRowf("invalid UTF-8 at byte %d", invalidUTF8Offset(r.raw))
 	}
 	dec := json.NewDecoder(bytes.NewReader(r.raw))
 	dec.UseNumber()
-	var obj map[string]any
-	if err := dec.Decode(&obj); err != nil {
-		return nil, BadRowf("malformed JSON: %v", err)
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, BadRowf("malformed JSON: %v", jsonError(r.raw))
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, BadRowf("malformed JSON: %v", jsonError(r.raw))
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, BadRowf("not a JSON object")
 	}
 	r.obj = obj
 	return obj, nil

@@ -1,0 +1,153 @@
+package shardmap
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/winnowlabs/winnow/transforms/rows"
+	"github.com/winnowlabs/winnow/transforms/shardio"
+)
+
+func writeInput(t *testing.T, n int, bad map[int]string) string {
+	t.Helper()
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		if s, ok := bad[i]; ok {
+			b.WriteString(s + "\n")
+			continue
+		}
+		fmt.Fprintf(&b, `{"i":%d,"text":"%s"}`+"\n", i, strings.Repeat("w", i%97))
+	}
+	p := filepath.Join(t.TempDir(), "in.jsonl")
+	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func readLines(t *testing.T, p string) []string {
+	t.Helper()
+	r, err := shardio.Open(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var out []string
+	for {
+		l, err := r.Next()
+		if err != nil {
+			return out
+		}
+		out = append(out, string(l))
+	}
+}
+
+// evenOnly keeps rows with an even "i" and tags them.
+var evenOnly = rows.OpFunc(func(r *rows.Row) (bool, error) {
+	obj, err := r.Object()
+	if err != nil {
+		return false, err
+	}
+	n, _ := obj["i"].(json.Number).Int64()
+	if n%2 == 1 {
+		return false, nil
+	}
+	obj["even"] = true
+	r.Set(obj)
+	return true, nil
+})
+
+func TestRunKeepsInputOrderAcrossManyBatchesAndWritesRejected(t *testing.T) {
+	in := writeInput(t, 5*batchRows+17, nil)
+	dir := t.TempDir()
+	task := Task{Input: in, Output: filepath.Join(dir, "out.jsonl.zst"), Rejected: filepath.Join(dir, "rejected", "out.jsonl.zst"), Marker: filepath.Join(dir, "_done", "out.json")}
+	res, err := NewEngine(4).Run(context.Background(), task, Work{Ops: []rows.Op{evenOnly}, Fingerprint: "f1"}, Policy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 5*batchRows + 17
+	if res.RowsIn != int64(n) || res.RowsOut != int64((n+1)/2) || res.Rejected != int64(n/2) {
+		t.Fatalf("result %+v", res)
+	}
+	kept := readLines(t, task.Output)
+	for j, l := range kept {
+		if want := fmt.Sprintf(`{"even":true,"i":%d,`, 2*j); !strings.HasPrefix(l, want) {
+			t.Fatalf("kept row %d is %.40s, want prefix %s", j, l, want)
+		}
+	}
+	rejected := readLines(t, task.Rejected)
+	for j, l := range rejected {
+		if want := fmt.Sprintf(`{"i":%d,`, 2*j+1); !strings.HasPrefix(l, want) {
+			t.Fatalf("rejected row %d is %.40s, want prefix %s (as read)", j, l, want)
+		}
+	}
+}
+
+func TestMarkersResumeOnlyTheSameWork(t *testing.T) {
+	in := writeInput(t, 100, nil)
+	dir := t.TempDir()
+	task := Task{Input: in, InputSize: 1, Output: filepath.Join(dir, "o.jsonl"), Marker: filepath.Join(dir, "_done", "o.json")}
+	eng := NewEngine(2)
+	ctx := context.Background()
+	if res, err := eng.Run(ctx, task, Work{Fingerprint: "a"}, Policy{}); err != nil || res.Resumed {
+		t.Fatalf("first run: %+v %v", res, err)
+	}
+	if res, err := eng.Run(ctx, task, Work{Fingerprint: "a"}, Policy{}); err != nil || !res.Resumed || res.RowsOut != 100 {
+		t.Fatalf("same work was not resumed: %+v %v", res, err)
+	}
+	if res, err := eng.Run(ctx, task, Work{Fingerprint: "b"}, Policy{}); err != nil || res.Resumed {
+		t.Fatalf("changed work was resumed: %+v %v", res, err)
+	}
+	os.Remove(task.Output)
+	if res, err := eng.Run(ctx, task, Work{Fingerprint: "b"}, Policy{}); err != nil || res.Resumed {
+		t.Fatalf("missing output was resumed: %+v %v", res, err)
+	}
+}
+
+func TestBadRowsFailOrGoToTheSidecar(t *testing.T) {
+	bad := map[int]string{3: `{"i":3`, 2500: "{\"i\":\"\xff\"}"}
+	in := writeInput(t, 3000, bad)
+	dir := t.TempDir()
+	task := Task{Input: in, Output: filepath.Join(dir, "o.jsonl"), Errors: filepath.Join(dir, "_errors", "o.jsonl")}
+	eng := NewEngine(2)
+	_, err := eng.Run(context.Background(), task, Work{}, Policy{})
+	if err == nil || !strings.Contains(err.Error(), in+":4: malformed JSON") {
+		t.Fatalf("err %v", err)
+	}
+	if _, err := os.Stat(task.Output); !os.IsNotExist(err) {
+		t.Fatal("output committed after a failure")
+	}
+	res, err := eng.Run(context.Background(), task, Work{}, Policy{SkipBad: true})
+	if err != nil || res.BadRows != 2 || res.RowsOut != 2998 {
+		t.Fatalf("skip: %+v %v", res, err)
+	}
+	if lines := readLines(t, task.Errors); len(lines) != 2 || !strings.Contains(lines[1], `"line":2501`) {
+		t.Fatalf("errors sidecar %v", lines)
+	}
+	// A clean re-run removes the stale sidecar.
+	clean := writeInput(t, 10, nil)
+	task.Input = clean
+	if _, err := eng.Run(context.Background(), task, Work{}, Policy{SkipBad: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(task.Errors); !os.IsNotExist(err) {
+		t.Fatal("stale errors sidecar kept")
+	}
+}
+
+func TestForEachCountsGoodRows(t *testing.T) {
+	in := writeInput(t, 2000, map[int]string{5: "nope"})
+	var idx []int64
+	res, err := NewEngine(3).ForEach(context.Background(), Task{Input: in, Errors: filepath.Join(t.TempDir(), "e.jsonl")}, Policy{SkipBad: true}, func(i int64, raw []byte) error {
+		idx = append(idx, i)
+		return nil
+	})
+	if err != nil || res.RowsIn != 2000 || res.BadRows != 1 || len(idx) != 1999 || idx[1998] != 1998 {
+		t.Fatalf("%+v %v %d", res, err, len(idx))
+	}
+}
