@@ -54,6 +54,10 @@ func MustCompile(src string) *Expr {
 // String returns the expression's source.
 func (e *Expr) String() string { return e.src }
 
+// FieldPath returns the object keys of a plain field path (".scores.score"
+// gives ["scores", "score"]), or nil for any other expression.
+func (e *Expr) FieldPath() []string { return e.path }
+
 // Eval returns every output of the expression on v. A jq runtime error is a
 // BadRowError naming the expression.
 func (e *Expr) Eval(v any) ([]any, error) {

@@ -9,9 +9,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"unicode/utf8"
 
+	"github.com/bytedance/sonic"
 	"github.com/itchyny/gojq"
 )
 
@@ -57,7 +57,7 @@ func validate(b []byte) error {
 	if len(t) == 0 || t[0] != '{' {
 		return BadRowf("not a JSON object")
 	}
-	if !json.Valid(b) {
+	if !sonic.Valid(b) {
 		return BadRowf("malformed JSON: %v", jsonError(b))
 	}
 	return nil
@@ -87,6 +87,14 @@ func jsonError(b []byte) error {
 	return err
 }
 
+// decoder decodes rows; numbers become json.Number, so integers of any size
+// and the text of floats survive a round trip.
+var decoder = sonic.Config{UseNumber: true}.Froze()
+
+// encoder writes replaced rows compactly, keys sorted (deterministic
+// output), without HTML escaping.
+var encoder = sonic.Config{SortMapKeys: true}.Froze()
+
 // Object returns the decoded object, decoding it on first use. Numbers are
 // json.Number, so integers of any size and the text of floats survive a
 // round trip.
@@ -99,13 +107,8 @@ func (r *Row) Object() (map[string]any, error) {
 	if !utf8.Valid(r.raw) {
 		return nil, BadRowf("invalid UTF-8 at byte %d", invalidUTF8Offset(r.raw))
 	}
-	dec := json.NewDecoder(bytes.NewReader(r.raw))
-	dec.UseNumber()
 	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, BadRowf("malformed JSON: %v", jsonError(r.raw))
-	}
-	if _, err := dec.Token(); err != io.EOF {
+	if err := decoder.Unmarshal(r.raw, &v); err != nil {
 		return nil, BadRowf("malformed JSON: %v", jsonError(r.raw))
 	}
 	obj, ok := v.(map[string]any)
@@ -129,7 +132,7 @@ func (r *Row) SetLine(b []byte) { r.line = b }
 
 // Encode returns the text to write: a line set with SetLine; else the
 // original text when the object was not replaced; else the object encoded
-// compactly with sorted keys.
+// compactly with sorted keys and without HTML escaping.
 func (r *Row) Encode() ([]byte, error) {
 	if r.line != nil {
 		return r.line, nil
@@ -137,9 +140,13 @@ func (r *Row) Encode() ([]byte, error) {
 	if r.raw != nil {
 		return r.raw, nil
 	}
-	b, err := gojq.Marshal(r.obj)
+	b, err := encoder.Marshal(r.obj)
 	if err != nil {
-		return nil, BadRowf("encode row: %v", err)
+		// jq can make values JSON has no literal for (NaN, infinities);
+		// gojq encodes them as jq does.
+		if b, err = gojq.Marshal(r.obj); err != nil {
+			return nil, BadRowf("encode row: %v", err)
+		}
 	}
 	return b, nil
 }

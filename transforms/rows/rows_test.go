@@ -116,3 +116,32 @@ func TestLabelOfRendersScalars(t *testing.T) {
 		t.Error("an array label was accepted")
 	}
 }
+
+func TestEncodeIsCompactSortedAndExact(t *testing.T) {
+	r := New([]byte(`{"z": 1, "a": {"y": [1.50, 12345678901234567890], "b": "<&>\u2028é\u0001"}}`), "f", 1)
+	obj, err := r.Object()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Set(obj)
+	b, err := r.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back any
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatalf("%s: %v", b, err)
+	}
+	if !strings.HasPrefix(string(b), `{"a":{"b":"<&>`) || !strings.Contains(string(b), `"y":[1.50,12345678901234567890]},"z":1}`) {
+		t.Fatalf("encoded %s", b)
+	}
+	// jq values without a JSON literal still encode.
+	op, _ := NewTransform(TransformArgs{Expression: `{x: nan}`})
+	r = New([]byte(`{}`), "f", 1)
+	if _, err := op.Apply(r); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := r.Encode(); err != nil || string(b) != `{"x":null}` {
+		t.Fatalf("nan encoded as %s %v", b, err)
+	}
+}
