@@ -14,6 +14,7 @@ import (
 
 	"github.com/winnowlabs/winnow/pipelines/mapstep"
 	"github.com/winnowlabs/winnow/pipelines/prepare"
+	"github.com/winnowlabs/winnow/pipelines/runner"
 	"github.com/winnowlabs/winnow/transforms/progress"
 	"github.com/winnowlabs/winnow/transforms/rows"
 	"github.com/winnowlabs/winnow/transforms/summary"
@@ -57,6 +58,10 @@ func (e *expressionFlags) text() string  { return rows.FieldExpression(e.textFie
 func (e *expressionFlags) label() string { return rows.FieldExpression(e.labelField, e.labelExpr) }
 
 func printResult(w io.Writer, name string, res *mapstep.Result, elapsed time.Duration, out string) {
+	if res.Submitted {
+		fmt.Fprintf(w, "%s: submitted to %s; %s gets its manifest when the job finishes\n", name, runner.Name(), out)
+		return
+	}
 	t := res.Manifest.Totals
 	fmt.Fprintf(w, "%s: %s rows in, %s out, %s bad; %s in, %s out; %d shards in %s (%s/s)\n",
 		name, progress.Count(t.RowsIn), progress.Count(t.RowsOut), progress.Count(t.BadRows),
@@ -163,6 +168,9 @@ chosen exactly rather than by coin flips. It prints the achieved rate and size.`
 			}
 			w := cmd.OutOrStdout()
 			printResult(w, "sample", res, time.Since(start), o.Output)
+			if res.Submitted {
+				return nil
+			}
 			fmt.Fprintf(w, "sampled %s of %s: target %s, achieved rate %.4f%% (requested %.4f%%), %+.2f%% off target\n",
 				progress.Bytes(rep.WrittenBytes), progress.Bytes(rep.InputBytes), progress.Bytes(rep.TargetBytes),
 				100*rep.AchievedRate, 100*rep.RequestedRate, rep.ErrorPercent)
@@ -231,7 +239,9 @@ proportion to their counts and every shard keeps a seeded random subset.`,
 			}
 			w := cmd.OutOrStdout()
 			printResult(w, "balance", res, time.Since(start), o.Output)
-			printBalance(w, rep)
+			if !res.Submitted {
+				printBalance(w, rep)
+			}
 			return nil
 		},
 	}

@@ -11,6 +11,7 @@ package mapstep
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 
@@ -44,10 +45,13 @@ type Common struct {
 	Quiet    bool      `json:"-"`
 }
 
-// Result is what a step reports when it is done.
+// Result is what a step reports when it is done. Submitted is set, and
+// Manifest nil, when the runner took the job without waiting for it (see
+// runner.ErrNotWaited).
 type Result struct {
-	Manifest *shardmap.Manifest
-	Counters runner.Counters
+	Manifest  *shardmap.Manifest
+	Counters  runner.Counters
+	Submitted bool
 }
 
 func (c Common) Policy() (shardmap.Policy, error) {
@@ -186,6 +190,9 @@ func Run(ctx context.Context, c Common, step Step) (*Result, error) {
 	}
 
 	counters, err := runner.Run(ctx, p, c.RunOptions(step.Command, files, passes))
+	if errors.Is(err, runner.ErrNotWaited) {
+		return &Result{Submitted: true}, nil
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package prepare
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/winnowlabs/winnow/pipelines/mapstep"
@@ -138,6 +139,9 @@ func runReshuffle(ctx context.Context, c mapstep.Common, command string, options
 		return nil, err
 	}
 	counters, err := runner.Run(ctx, p, c.RunOptions(command, files, 2))
+	if errors.Is(err, runner.ErrNotWaited) {
+		return &mapstep.Result{Submitted: true}, nil
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -52,6 +53,11 @@ func (c Counters) String() string {
 	}
 	return strings.Join(parts, " ")
 }
+
+// ErrNotWaited is returned when the runner accepted the pipeline but did not
+// run it to the end here: a Dataflow --dry_run (which only prints the job) or
+// an --async submission. Its outputs appear when the job finishes.
+var ErrNotWaited = errors.New("the pipeline was submitted without waiting for it to finish")
 
 // Error is a failed pipeline. Its message is the failing step's own error,
 // without the runner's stage and bundle dump; Full keeps everything.
@@ -133,6 +139,9 @@ func Run(ctx context.Context, p *beam.Pipeline, o Options) (Counters, error) {
 	if err != nil {
 		slog.Debug("pipeline failed", "runner", Name(), "error", err)
 		return nil, fmt.Errorf("%s on %s: %w", o.Label, Name(), &Error{Cause: cause(err), Full: err})
+	}
+	if res == nil || *jobopts.Async {
+		return nil, ErrNotWaited
 	}
 	counters := Counters{}
 	if res != nil {
