@@ -73,11 +73,25 @@ func printResult(w io.Writer, name string, res *mapstep.Result, elapsed time.Dur
 	}
 	sort.Strings(splits)
 	if len(splits) > 1 || (len(splits) == 1 && splits[0] != "") {
+		// Steps that shuffle rows across splits count input rows only in
+		// the totals.
+		perSplitInput := false
+		for _, s := range splits {
+			perSplitInput = perSplitInput || res.Manifest.Splits[s].RowsIn > 0
+		}
 		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "split\tfiles\trows in\trows out\tbad\tbytes out\t")
+		if perSplitInput {
+			fmt.Fprintln(tw, "split\tfiles\trows in\trows out\tbad\tbytes out\t")
+		} else {
+			fmt.Fprintln(tw, "split\tfiles\trows\tbytes\t")
+		}
 		for _, s := range splits {
 			c := res.Manifest.Splits[s]
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t\n", s, c.Files, progress.Count(c.RowsIn), progress.Count(c.RowsOut), progress.Count(c.BadRows), progress.Bytes(c.BytesOut))
+			if perSplitInput {
+				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t\n", s, c.Files, progress.Count(c.RowsIn), progress.Count(c.RowsOut), progress.Count(c.BadRows), progress.Bytes(c.BytesOut))
+			} else {
+				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t\n", s, c.Files, progress.Count(c.RowsOut), progress.Bytes(c.BytesOut))
+			}
 		}
 		tw.Flush()
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"log/slog"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
@@ -43,16 +44,22 @@ for a Flink or Spark job server. Paths may be local, gs://, s3:// or memfs://.`,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			switch logLevel {
 			case "debug", "info", "warn", "error":
+				// beam.Init sets up the runner's logging from this variable.
+				beamlog.LogLevel = logLevel
+				beam.Init()
+			case "off":
+				// Failures reach the user as the command's own error; the
+				// runner's logs repeat them with its internals.
+				beamlog.LogLevel = "error"
+				beam.Init()
+				slog.SetDefault(slog.New(slog.DiscardHandler))
 			default:
-				return fmt.Errorf("--log-level %q: want debug, info, warn or error", logLevel)
+				return fmt.Errorf("--log-level %q: want off, debug, info, warn or error", logLevel)
 			}
-			// beam.Init sets up the runner's logging from this variable.
-			beamlog.LogLevel = logLevel
-			beam.Init()
 			return nil
 		},
 	}
-	root.PersistentFlags().StringVar(&logLevel, "log-level", "warn", "log level of the pipeline runner: debug, info, warn or error")
+	root.PersistentFlags().StringVar(&logLevel, "log-level", "off", "log level of the pipeline runner: off, debug, info, warn or error")
 	root.PersistentFlags().AddGoFlagSet(flag.CommandLine)
 	root.PersistentFlags().VisitAll(func(f *pflag.Flag) {
 		if !pipelineFlags[f.Name] {

@@ -24,6 +24,7 @@ var (
 	cBytesOut = beam.NewCounter("winnow", "bytes_out")
 	cShards   = beam.NewCounter("winnow", "shards_done")
 	cResumed  = beam.NewCounter("winnow", "shards_resumed")
+	cMeasured = beam.NewCounter("winnow", "shards_measured")
 )
 
 func init() {
@@ -171,8 +172,14 @@ func (f *mapShardsFn) flush(ctx context.Context, emit func([]byte)) error {
 	return err
 }
 
-// CountResult adds a finished task to the pipeline's counters.
+// CountResult adds a finished task to the pipeline's counters. A measuring
+// pass counts only as shards_measured, so rows and bytes are not counted
+// twice.
 func CountResult(ctx context.Context, r Result) {
+	if r.Measured != nil {
+		cMeasured.Inc(ctx, 1)
+		return
+	}
 	cRowsIn.Inc(ctx, r.RowsIn)
 	cRowsOut.Inc(ctx, r.RowsOut)
 	cBadRows.Inc(ctx, r.BadRows)
