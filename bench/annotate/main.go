@@ -13,6 +13,14 @@
 // else the repository's testdata sample) repeated with a row number appended,
 // so that every row is a distinct request; they are generated on the fly, so
 // the memory reported is the annotator's, not the input's.
+//
+// With -pipeline the rows are first written as -shards JSON Lines shards
+// (zstd) and annotated by the annotate pipeline (what `winnow annotate` runs,
+// on prism in this process): reading, the annotator, writing the annotated
+// shards, the completion markers and the manifest. CPU and memory are then
+// the whole command's.
+//
+//	go run ./bench/annotate -pipeline -rows 100000 -latency 200ms -concurrency 256
 package main
 
 import (
@@ -33,10 +41,13 @@ import (
 	"time"
 
 	"github.com/winnowlabs/winnow/internal/testutil/fakeopenai"
+	pipeline "github.com/winnowlabs/winnow/pipelines/annotate"
+	"github.com/winnowlabs/winnow/pipelines/mapstep"
 	"github.com/winnowlabs/winnow/transforms/llm"
 	"github.com/winnowlabs/winnow/transforms/llm/annotate"
 	"github.com/winnowlabs/winnow/transforms/llm/cache"
 	"github.com/winnowlabs/winnow/transforms/prompts"
+	"github.com/winnowlabs/winnow/transforms/shardio"
 )
 
 func main() {
@@ -49,6 +60,8 @@ func main() {
 		noSync      = flag.Bool("nosync", false, "do not fsync the cache")
 		texts       = flag.String("texts", "", "JSONL file of texts (default: the shared FineWeb-Edu sample, else testdata)")
 		cpuProfile  = flag.String("cpuprofile", "", "write the client's CPU profile to this file")
+		pipe        = flag.Bool("pipeline", false, "annotate shards with the annotate pipeline instead of calling the annotator")
+		shards      = flag.Int("shards", 10, "with -pipeline, the number of input shards")
 	)
 	flag.Parse()
 	if *cpuProfile != "" {
@@ -65,7 +78,8 @@ func main() {
 		runServer(*latency)
 		return
 	}
-	if err := bench(*rows, *latency, *concurrency, *maxText, *noSync, *texts); err != nil {
+	cfg := benchConfig{rows: *rows, latency: *latency, concurrency: *concurrency, maxText: *maxText, noSync: *noSync, pipeline: *pipe, shards: *shards}
+	if err := bench(cfg, *texts); err != nil {
 		log.Print(err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
@@ -80,7 +94,14 @@ func runServer(latency time.Duration) {
 	srv.Close()
 }
 
-func bench(n int, latency time.Duration, concurrency, maxText int, noSync bool, textsFile string) error {
+// benchConfig is what a benchmark run does.
+type benchConfig struct {
+	rows, concurrency, maxText, shards int
+	latency                            time.Duration
+	noSync, pipeline                   bool
+}
+
+func bench(cfg benchConfig, textsFile string) error {
 	base, source, err := loadTexts(textsFile)
 	if err != nil {
 		return err
@@ -90,7 +111,7 @@ func bench(n int, latency time.Duration, concurrency, maxText int, noSync bool, 
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(self, "-serve", "-latency", latency.String())
+	cmd := exec.Command(self, "-serve", "-latency", cfg.latency.String())
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return err
@@ -110,37 +131,21 @@ func bench(n int, latency time.Duration, concurrency, maxText int, noSync bool, 
 	}
 	url = strings.TrimSpace(url)
 
-	dir, err := os.MkdirTemp("", "winnow-bench-cache-")
+	dir, err := os.MkdirTemp("", "winnow-bench-annotate-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	store, err := cache.Open(dir, cache.Options{NoSync: noSync})
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	client, err := llm.New(llm.Config{BaseURL: url, MaxConcurrency: concurrency, RequestTimeout: time.Minute, MaxAttempts: 3})
-	if err != nil {
-		return err
-	}
-	prompt, err := prompts.Get("fineweb-edu")
-	if err != nil {
-		return err
-	}
-	a, err := annotate.New(client, annotate.Options{
-		Prompt: prompt, Processor: prompts.ProcessorJSON, Model: "bench-model", MaxTokens: 512,
-		MaxTextLength: maxText, Cache: store,
-	})
-	if err != nil {
-		return err
-	}
-	rows := func(yield func(annotate.Row) bool) {
-		for i := range n {
-			if !yield(annotate.Row{Key: fmt.Sprint(i), Text: fmt.Sprintf("[row %d]\n%s", i, base[i%len(base)])}) {
-				return
-			}
+	text := func(i int) string { return fmt.Sprintf("[row %d]\n%s", i, base[i%len(base)]) }
+	run := func() (int64, error) { return runAnnotator(url, filepath.Join(dir, "cache"), cfg, text) }
+	what := "annotator"
+	if cfg.pipeline {
+		in := filepath.Join(dir, "in")
+		if err := writeShards(in, cfg, text); err != nil {
+			return err
 		}
+		run = func() (int64, error) { return runPipeline(url, in, dir, cfg) }
+		what = fmt.Sprintf("annotate pipeline (prism), %d shards", cfg.shards)
 	}
 	var heapPeak uint64
 	done := make(chan struct{})
@@ -148,33 +153,116 @@ func bench(n int, latency time.Duration, concurrency, maxText int, noSync bool, 
 
 	cpu0 := cpuTime()
 	start := time.Now()
-	var annotated int
-	st, err := a.Annotate(context.Background(), iter.Seq[annotate.Row](rows), func(r annotate.Result) {
-		if r.Status == annotate.Annotated {
-			annotated++
-		}
-	})
+	requests, err := run()
 	elapsed := time.Since(start)
 	cpu := cpuTime() - cpu0
 	close(done)
 	if err != nil {
 		return err
 	}
-	if annotated != n {
-		return fmt.Errorf("%d of %d rows annotated", annotated, n)
-	}
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	bound := float64(concurrency) / latency.Seconds()
-	rate := float64(st.Requests) / elapsed.Seconds()
-	fmt.Printf("texts: %d distinct from %s, truncated to %d characters\n", len(base), source, maxText)
+	bound := float64(cfg.concurrency) / cfg.latency.Seconds()
+	rate := float64(requests) / elapsed.Seconds()
+	fmt.Printf("%s; texts: %d distinct from %s, truncated to %d characters\n", what, len(base), source, cfg.maxText)
 	fmt.Printf("rows %d, requests %d, latency %s, concurrency %d, cache fsync %v, GOMAXPROCS %d\n",
-		n, st.Requests, latency, concurrency, !noSync, runtime.GOMAXPROCS(0))
+		cfg.rows, requests, cfg.latency, cfg.concurrency, !cfg.noSync || cfg.pipeline, runtime.GOMAXPROCS(0))
 	fmt.Printf("wall %.2fs, %.0f requests/s of the %.0f/s bound (%.1f%%)\n", elapsed.Seconds(), rate, bound, 100*rate/bound)
-	fmt.Printf("client CPU %.2fs, %.0f µs per request\n", cpu.Seconds(), float64(cpu.Microseconds())/float64(st.Requests))
+	fmt.Printf("client CPU %.2fs, %.0f µs per request\n", cpu.Seconds(), float64(cpu.Microseconds())/float64(requests))
 	fmt.Printf("client memory: peak RSS %.0f MiB, peak Go heap in use %.0f MiB\n",
 		float64(ru.Maxrss)/1024, float64(heapPeak)/(1<<20))
 	return nil
+}
+
+// runAnnotator annotates generated rows with the annotator alone and returns
+// the requests sent.
+func runAnnotator(url, cacheDir string, cfg benchConfig, text func(int) string) (int64, error) {
+	store, err := cache.Open(cacheDir, cache.Options{NoSync: cfg.noSync})
+	if err != nil {
+		return 0, err
+	}
+	defer store.Close()
+	client, err := llm.New(llm.Config{BaseURL: url, MaxConcurrency: cfg.concurrency, RequestTimeout: time.Minute, MaxAttempts: 3})
+	if err != nil {
+		return 0, err
+	}
+	prompt, err := prompts.Get("fineweb-edu")
+	if err != nil {
+		return 0, err
+	}
+	a, err := annotate.New(client, annotate.Options{
+		Prompt: prompt, Processor: prompts.ProcessorJSON, Model: "bench-model", MaxTokens: 512,
+		MaxTextLength: cfg.maxText, Cache: store,
+	})
+	if err != nil {
+		return 0, err
+	}
+	rows := func(yield func(annotate.Row) bool) {
+		for i := range cfg.rows {
+			if !yield(annotate.Row{Key: fmt.Sprint(i), Text: text(i)}) {
+				return
+			}
+		}
+	}
+	var annotated int
+	st, err := a.Annotate(context.Background(), iter.Seq[annotate.Row](rows), func(r annotate.Result) {
+		if r.Status == annotate.Annotated {
+			annotated++
+		}
+	})
+	if err != nil {
+		return 0, err
+	}
+	if annotated != cfg.rows {
+		return 0, fmt.Errorf("%d of %d rows annotated", annotated, cfg.rows)
+	}
+	return st.Requests, nil
+}
+
+// writeShards writes the generated rows as zstd JSON Lines shards.
+func writeShards(dir string, cfg benchConfig, text func(int) string) error {
+	per := (cfg.rows + cfg.shards - 1) / cfg.shards
+	for s := 0; s*per < cfg.rows; s++ {
+		w, err := shardio.Create(context.Background(), filepath.Join(dir, fmt.Sprintf("shard_%03d.jsonl.zst", s)))
+		if err != nil {
+			return err
+		}
+		for i := s * per; i < min((s+1)*per, cfg.rows); i++ {
+			row, err := json.Marshal(map[string]any{"id": i, "text": text(i)})
+			if err != nil {
+				return err
+			}
+			if err := w.Write(row); err != nil {
+				return err
+			}
+		}
+		if err := w.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// runPipeline annotates the shards in in with the annotate pipeline and
+// returns the requests sent.
+func runPipeline(url, in, dir string, cfg benchConfig) (int64, error) {
+	prompt, err := prompts.Get("fineweb-edu")
+	if err != nil {
+		return 0, err
+	}
+	res, err := pipeline.Run(context.Background(), pipeline.Options{
+		Common: mapstep.Common{Inputs: []string{in}, Output: filepath.Join(dir, "out"), Quiet: true},
+		Prompt: prompt, Processor: prompts.ProcessorJSON, Model: "bench-model", MaxNewTokens: 512,
+		MaxTextLength: cfg.maxText, BaseURL: url, CacheDir: filepath.Join(dir, "cache"),
+		MaxConcurrency: cfg.concurrency, RequestTimeout: time.Minute, MaxAttempts: 3,
+	})
+	if err != nil {
+		return 0, err
+	}
+	if n := res.Summary.Ledger.Annotated; n != int64(cfg.rows) {
+		return 0, fmt.Errorf("%d of %d rows annotated", n, cfg.rows)
+	}
+	return res.Spent.Requests, nil
 }
 
 // sampleHeap records the peak heap in use until done closes.

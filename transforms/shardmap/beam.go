@@ -29,6 +29,7 @@ var (
 
 func init() {
 	register.DoFn4x1[context.Context, []byte, func(*[]byte) bool, func([]byte), error](&mapShardsFn{})
+	register.DoFn3x1[context.Context, []byte, func([]byte), error](&mapShardsNoGlobalFn{})
 	register.DoFn4x1[context.Context, int, func(*[]byte) bool, func(string), error](&writeManifestFn{})
 	register.Combiner3[*summary.Summary, []byte, []byte](&summarizeFn{})
 	register.DoFn3x1[context.Context, []byte, func(string), error](&writeFileFn{})
@@ -77,9 +78,29 @@ func MapShards(s beam.Scope, plan Plan, tasks beam.PCollection, global beam.PCol
 		return beam.PCollection{}, err
 	}
 	if !global.IsValid() {
-		global = beam.Create(s, []byte("null"))
+		// No side input: prism schedules such a stage by its pending
+		// elements, whereas a stage with a side input is re-evaluated in a
+		// busy loop while its bundle runs, which takes a core.
+		return beam.ParDo(s, &mapShardsNoGlobalFn{mapShardsFn{Plan: enc}}, tasks), nil
 	}
 	return beam.ParDo(s, &mapShardsFn{Plan: enc}, tasks, beam.SideInput{Input: global}), nil
+}
+
+// mapShardsNoGlobalFn is mapShardsFn for plans without global data.
+type mapShardsNoGlobalFn struct{ mapShardsFn }
+
+func noGlobal(*[]byte) bool { return false }
+
+func (f *mapShardsNoGlobalFn) StartBundle(ctx context.Context, emit func([]byte)) {
+	f.mapShardsFn.StartBundle(ctx, noGlobal, emit)
+}
+
+func (f *mapShardsNoGlobalFn) ProcessElement(ctx context.Context, enc []byte, emit func([]byte)) error {
+	return f.mapShardsFn.ProcessElement(ctx, enc, noGlobal, emit)
+}
+
+func (f *mapShardsNoGlobalFn) FinishBundle(ctx context.Context, emit func([]byte)) error {
+	return f.mapShardsFn.FinishBundle(ctx, noGlobal, emit)
 }
 
 // mapShardsFn runs tasks on the process-wide Engine, several at once; results

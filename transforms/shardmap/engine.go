@@ -66,6 +66,9 @@ type Result struct {
 	// Measured and TextLengths hold what a measuring selector learned.
 	Measured    *summary.Task   `json:"measured,omitempty"`
 	TextLengths *summary.Sketch `json:"text_lengths,omitempty"`
+	// Extra holds step-specific facts about the task (e.g. an annotation
+	// step's cost ledger); the manifest keeps it with the output.
+	Extra json.RawMessage `json:"extra,omitempty"`
 	// Resumed is true when the task was already complete and was skipped.
 	Resumed bool `json:"-"`
 }
@@ -176,7 +179,7 @@ type batch struct {
 // Run processes one task.
 func (e *Engine) Run(ctx context.Context, task Task, work Work, policy Policy) (Result, error) {
 	res := Result{Task: task, Fingerprint: work.Fingerprint, CodeVersion: version.String()}
-	if done, ok, err := e.completed(ctx, task, work.Fingerprint); err != nil {
+	if done, ok, err := Completed(ctx, task, work.Fingerprint); err != nil {
 		return res, err
 	} else if ok {
 		done.Resumed = true
@@ -385,9 +388,10 @@ func process(r *rows.Row, ops []rows.Op) rowOutcome {
 	return rowOutcome{out: b}
 }
 
-// completed returns the task's marker when the task is already done with the
-// same work and its output exists.
-func (e *Engine) completed(ctx context.Context, task Task, fingerprint string) (Result, bool, error) {
+// Completed returns the task's completion marker when the task is already
+// done with the same work (fingerprint, input path and size) and its output
+// exists. DoFns that do not run on the Engine use it to resume.
+func Completed(ctx context.Context, task Task, fingerprint string) (Result, bool, error) {
 	if task.Marker == "" {
 		return Result{}, false, nil
 	}

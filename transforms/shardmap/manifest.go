@@ -30,7 +30,9 @@ type OutputFile struct {
 	// Rejected counts the dropped rows written to the rejected output.
 	Rejected int64  `json:"rejected,omitempty"`
 	Input    string `json:"input,omitempty"`
-	Resumed  bool   `json:"-"`
+	// Extra is the task result's Extra (step-specific facts).
+	Extra   json.RawMessage `json:"extra,omitempty"`
+	Resumed bool            `json:"-"`
 }
 
 // SplitCounts totals one split's input and output.
@@ -91,7 +93,7 @@ func (m *Manifest) AddResult(r Result) {
 	if r.Output != "" {
 		m.Outputs = append(m.Outputs, OutputFile{
 			Path: r.Output, Split: r.Split, Rows: r.RowsOut, Bytes: r.BytesOut,
-			BadRows: r.BadRows, Rejected: r.Rejected, Input: r.Input, Resumed: r.Resumed,
+			BadRows: r.BadRows, Rejected: r.Rejected, Input: r.Input, Extra: r.Extra, Resumed: r.Resumed,
 		})
 	}
 }
