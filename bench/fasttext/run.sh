@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark of winnow's native fastText and the C++ tool
+# (Debian's fasttext 0.9.2), same data, same arguments, in one run.
+#
+#   bench/fasttext/run.sh            # from the repository root
+#
+# Environment: WINNOW_SHARED_DATA (default ../shared/data), THREADS (default
+# all cores), WEB_MB (prediction corpus size, default 50), WORK (scratch
+# directory, default a new temporary one; it needs ~10 GB for the models),
+# FASTTEXT (the C++ binary, default fasttext). Needs /usr/bin/time and
+# taskset. Prints a Markdown table.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+SHARED=${WINNOW_SHARED_DATA:-$ROOT/../shared/data}
+THREADS=${THREADS:-$(nproc)}
+WEB_MB=${WEB_MB:-50}
+CPP=${FASTTEXT:-fasttext}
+WORK=${WORK:-$(mktemp -d)}
+mkdir -p "$WORK"
+
+command -v "$CPP" >/dev/null || { echo "fastText C++ tool not found ($CPP)" >&2; exit 1; }
+[ -x /usr/bin/time ] || { echo "/usr/bin/time is required" >&2; exit 1; }
+
+echo "building winnow and preparing data in $WORK" >&2
+go build -o "$WORK/winnow" ./cmd/winnow
+go run ./bench/fasttext/prepare -shared "$SHARED" -out "$WORK" -web-mb "$WEB_MB" >&2
+WINNOW="$WORK/winnow fasttext"
+COOK_TRAIN=$SHARED/fasttext/cooking/cooking_dataset_train.tsv
+COOK_TEST=$SHARED/fasttext/cooking/cooking_dataset_test.tsv
+LID=$SHARED/fasttext/lid.176.ftz
+
+# measure OUT CMD...: runs CMD with stdout to OUT, sets WALL USER SYS RSS_MB.
+measure() {
+	local out=$1
+	shift
+	/usr/bin/time -f "%e %U %S %M" -o "$WORK/time.txt" "$@" >"$out" 2>"$WORK/stderr.txt" || {
+		cat "$WORK/stderr.txt" >&2
+		return 1
+	}
+	read -r WALL USER SYS RSS <"$WORK/time.txt"
+	RSS_MB=$((RSS / 1024))
+}
+
+# macro_f1 GOLD PRED: macro-averaged F1 of the first label of each line.
+macro_f1() {
+	paste -d' ' <(cut -d' ' -f1 "$1") <(cut -d' ' -f1 "$2") | awk '
+		{ g[$1]++; p[$2]++; if ($1 == $2) tp[$1]++ }
+		END { n = 0; s = 0
+			for (c in g) { n++; pr = (p[c] ? tp[c] / p[c] : 0); rc = tp[c] / g[c]
+				s += (pr + rc > 0 ? 2 * pr * rc / (pr + rc) : 0) }
+			printf "%.4f", s / n }'
+}
+
+p_at_1() { awk -F'\t' '$1 == "P@1" { print $2 }' "$1"; }
+
+echo
+echo "| task | tool | wall s | user s | sys s | peak RSS MB | quality |"
+echo "|---|---|---:|---:|---:|---:|---|"
+
+# Training (a): the cooking tutorial settings.
+A="-lr 0.5 -wordNgrams 2 -epoch 25 -thread $THREADS -verbose 0"
+for tool in cpp winnow; do
+	if [ $tool = cpp ]; then bin=$CPP; else bin=$WINNOW; fi
+	measure "$WORK/out.txt" $bin supervised -input "$COOK_TRAIN" -output "$WORK/cook-$tool" $A
+	$bin test "$WORK/cook-$tool.bin" "$COOK_TEST" >"$WORK/test.txt"
+	echo "| train (a) cooking \`$A\` | $tool | $WALL | $USER | $SYS | $RSS_MB | P@1 $(p_at_1 "$WORK/test.txt") |"
+done
+
+# Training (b): bonepick's defaults on the legal annotations.
+B="-dim 256 -lr 0.1 -wordNgrams 3 -minCount 5 -epoch 3 -bucket 2000000 -ws 5 -neg 5 -loss softmax -seed 42 -thread $THREADS -verbose 0"
+cut -d' ' -f2- "$WORK/legal_test.txt" >"$WORK/legal_text.txt"
+for tool in cpp winnow; do
+	if [ $tool = cpp ]; then bin=$CPP; else bin=$WINNOW; fi
+	measure "$WORK/out.txt" $bin supervised -input "$WORK/legal_train.txt" -output "$WORK/legal-$tool" $B
+	$bin predict "$WORK/legal-$tool.bin" "$WORK/legal_text.txt" >"$WORK/pred.txt"
+	$bin test "$WORK/legal-$tool.bin" "$WORK/legal_test.txt" >"$WORK/test.txt"
+	echo "| train (b) legal, bonepick defaults | $tool | $WALL | $USER | $SYS | $RSS_MB | P@1 $(p_at_1 "$WORK/test.txt"), macro-F1 $(macro_f1 "$WORK/legal_test.txt" "$WORK/pred.txt") |"
+done
+
+# Prediction throughput on the web corpus, model loading excluded: each
+# configuration is also timed on an empty input, and that time subtracted.
+WEB=$WORK/web.txt
+BYTES=$(stat -c %s "$WEB")
+: >"$WORK/empty.txt"
+split -n l/"$THREADS" -d "$WEB" "$WORK/web.part."
+for i in $(seq 0 $((THREADS - 1))); do : >"$WORK/empty.part.$i"; done
+
+# parallel BIN MODEL FILES...: one single-threaded process per file, each on
+# its own core; prints the wall time.
+parallel() {
+	local bin=$1 model=$2
+	shift 2
+	local start end i=0
+	start=$(date +%s.%N)
+	for f in "$@"; do
+		GOMAXPROCS=1 taskset -c $((i % $(nproc))) $bin predict-prob "$model" "$f" 1 >/dev/null &
+		i=$((i + 1))
+	done
+	wait
+	end=$(date +%s.%N)
+	awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f", e - s }'
+}
+
+echo
+echo "| predict | model | tool | single core MB/s | $THREADS cores MB/s | load s | peak RSS MB (one process) |"
+echo "|---|---|---|---:|---:|---:|---:|"
+# The bonepick-style model (b) trained by the C++ tool is read by both.
+for model in "$LID" "$WORK/legal-cpp.bin"; do
+	name=$(basename "$model")
+	for tool in cpp winnow; do
+		if [ $tool = cpp ]; then bin=$CPP; else bin=$WINNOW; fi
+		measure /dev/null env GOMAXPROCS=1 taskset -c 0 $bin predict-prob "$model" "$WORK/empty.txt" 1
+		load=$WALL
+		measure /dev/null env GOMAXPROCS=1 taskset -c 0 $bin predict-prob "$model" "$WEB" 1
+		single=$(awk -v b="$BYTES" -v w="$WALL" -v l="$load" 'BEGIN { printf "%.1f", b / 1048576 / (w - l) }')
+		rss=$RSS_MB
+		pload=$(parallel "$bin" "$model" "$WORK"/empty.part.*)
+		ptotal=$(parallel "$bin" "$model" "$WORK"/web.part.*)
+		multi=$(awk -v b="$BYTES" -v w="$ptotal" -v l="$pload" 'BEGIN { printf "%.1f", b / 1048576 / (w - l) }')
+		echo "| predict-prob k=1 | $name | $tool | $single | $multi | $load | $rss |"
+	done
+done
+# The Go API: one goroutine, and one per core sharing the model.
+echo
+echo "Go API (go test -bench, MB/s; Parallel = $THREADS goroutines sharing one model):"
+echo
+echo '```'
+for model in "$LID" "$WORK/legal-cpp.bin"; do
+	for b in 'BenchmarkPredict$ -benchtime 2x' 'BenchmarkPredictParallel$ -benchtime 50000x'; do
+		set -- $b
+		FASTTEXT_BENCH_TEXT=$WEB FASTTEXT_BENCH_MODEL=$model GOMAXPROCS=$THREADS \
+			go test -run '^$' -bench "$1" "$2" "$3" ./models/fasttext/ |
+			awk -v m="$(basename "$model")" '/^Benchmark/ { print m ": " $0 }'
+	done
+done
+echo '```'
+echo
+echo "corpus: $BYTES bytes of web text; threads: $THREADS; $(nproc) cores; $(uname -m); fastText C++ $(dpkg-query -W -f '${Version}' fasttext 2>/dev/null || echo unknown)"

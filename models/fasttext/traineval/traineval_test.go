@@ -1,0 +1,144 @@
+package traineval
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/winnowlabs/winnow/internal/testutil"
+	"github.com/winnowlabs/winnow/models/modeldir"
+	"github.com/winnowlabs/winnow/transforms/ftdata"
+)
+
+// dataDir writes a to-fasttext style directory from the oracle sentences:
+// train.txt (lines repeated), test.txt and report.json.
+func dataDir(t *testing.T, norm modeldir.Normalizer, repeat int) string {
+	t.Helper()
+	b, err := os.ReadFile(testutil.Testdata(t, "fasttext/fasttext-net/synthetic_oracle.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var models []struct {
+		Cases []struct {
+			Text   string   `json:"text"`
+			Labels []string `json:"labels"`
+		} `json:"cases"`
+	}
+	if err := json.Unmarshal(b, &models); err != nil {
+		t.Fatal(err)
+	}
+	var train, test strings.Builder
+	for r := range repeat {
+		for _, m := range models {
+			for _, c := range m.Cases {
+				fmt.Fprintf(&train, "%s %s\n", c.Labels[0], c.Text)
+				if r == 0 {
+					fmt.Fprintf(&test, "%s %s\n", c.Labels[0], c.Text)
+				}
+			}
+		}
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, ftdata.TrainName), []byte(train.String()), 0o644)
+	os.WriteFile(filepath.Join(dir, ftdata.TestName), []byte(test.String()), 0o644)
+	if err := ftdata.WriteReport(dir, &ftdata.Report{Normalizer: norm, Inputs: []string{"oracle"}}); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func smallArgs() TrainOptions {
+	a := DefaultArgs()
+	a.Dim, a.Bucket, a.Epoch, a.MinCount, a.LR, a.Thread = 16, 5000, 30, 1, 0.5, 1
+	return TrainOptions{Args: a}
+}
+
+func TestTrainAndEvaluate(t *testing.T) {
+	norm := modeldir.Normalizer{Name: "plain", Version: "1"}
+	d1, d2 := dataDir(t, norm, 3), dataDir(t, norm, 2)
+	out := filepath.Join(t.TempDir(), "model")
+	o := smallArgs()
+	o.Datasets, o.Output = []string{d1, d2}, out
+	man, err := Train(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The fingerprint covers both training files, in order.
+	h := sha256.New()
+	for i, d := range []string{d1, d2} {
+		b, _ := os.ReadFile(filepath.Join(d, ftdata.TrainName))
+		h.Write(b)
+		sum := sha256.Sum256(b)
+		if ref := man.TrainingData[i]; ref.SHA256 != hex.EncodeToString(sum[:]) || ref.Bytes != int64(len(b)) {
+			t.Errorf("training data %d: %+v", i, ref)
+		}
+	}
+	if man.Fingerprint != hex.EncodeToString(h.Sum(nil)) {
+		t.Errorf("fingerprint %s", man.Fingerprint)
+	}
+	if man.Kind != Kind || man.File != ModelFile || man.Normalizer != norm || len(man.Labels) != 4 || man.Labels[0] == "" || strings.HasPrefix(man.Labels[0], "__label__") {
+		t.Errorf("manifest %+v", man)
+	}
+	if man.TrainingArgs["dim"] != 16 || man.TrainingArgs["loss"] != "softmax" {
+		t.Errorf("training args %v", man.TrainingArgs)
+	}
+	if entries, _ := filepath.Glob(filepath.Join(out, ".train-combined*")); len(entries) != 0 {
+		t.Errorf("temporary files left: %v", entries)
+	}
+	res, err := Evaluate(context.Background(), EvalOptions{Datasets: []string{d1}, ModelDir: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Splits) != 1 || res.Splits[0].Split != "test" {
+		t.Fatalf("splits %+v", res.Splits)
+	}
+	s := res.Splits[0]
+	if s.Examples != 24 || s.Report.Samples != 24 || s.Report.Accuracy < 0.75 || s.Report.AUC == nil {
+		t.Errorf("evaluation: %d examples, report %+v", s.Examples, s.Report)
+	}
+	if *s.PrecisionAt1 != s.Report.Accuracy {
+		t.Errorf("P@1 %v differs from accuracy %v on single-label data", *s.PrecisionAt1, s.Report.Accuracy)
+	}
+	if !strings.Contains(res.Text(), "weighted avg") || !strings.Contains(res.Text(), "P@1\t") {
+		t.Errorf("text:\n%s", res.Text())
+	}
+	saved, err := os.ReadFile(res.File)
+	if err != nil || !json.Valid(saved) {
+		t.Fatalf("results file %s: %v", res.File, err)
+	}
+	back, err := modeldir.Read(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := back.Metrics["test"].(map[string]any)
+	if metrics["macro_f1"] == nil || metrics["results_file"] != filepath.Base(res.File) {
+		t.Errorf("manifest metrics %v", back.Metrics)
+	}
+}
+
+func TestNormalizerChecks(t *testing.T) {
+	a := dataDir(t, modeldir.Normalizer{Name: "plain", Version: "1"}, 1)
+	b := dataDir(t, modeldir.Normalizer{Name: "plain", Version: "2"}, 1)
+	o := smallArgs()
+	o.Datasets, o.Output = []string{a, b}, filepath.Join(t.TempDir(), "m")
+	if _, err := Train(context.Background(), o); err == nil || !strings.Contains(err.Error(), "normalizer") {
+		t.Errorf("mismatched normalizers: %v", err)
+	}
+	o.Datasets = []string{a}
+	if _, err := Train(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Evaluate(context.Background(), EvalOptions{Datasets: []string{b}, ModelDir: o.Output}); err == nil || !strings.Contains(err.Error(), "normalized") {
+		t.Errorf("evaluation with another normalizer: %v", err)
+	}
+	o.Datasets = []string{t.TempDir()}
+	if _, err := Train(context.Background(), o); err == nil || !strings.Contains(err.Error(), "to-fasttext") {
+		t.Errorf("directory without report: %v", err)
+	}
+}
