@@ -1,0 +1,225 @@
+package models
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+
+	"github.com/winnowlabs/winnow/models/fasttext"
+	"github.com/winnowlabs/winnow/models/modeldir"
+	"github.com/winnowlabs/winnow/transforms/storage"
+)
+
+// KindFastText is the Kind of fastText models.
+const KindFastText = "fasttext"
+
+// LoadOptions tune Load.
+type LoadOptions struct {
+	// Name overrides the model's name (default: the base name of the model
+	// directory or file).
+	Name string
+	// Normalizer names the normalizer of a model without a manifest
+	// (default Newlines). For a model directory it may only repeat the
+	// manifest's.
+	Normalizer string
+	// Tokenizer is the tokenizer.json of tokenizer-based normalizers; for a
+	// model directory it overrides the recorded path (the hash must match).
+	Tokenizer string
+	// PositiveLabel is the label whose probability is the score (default
+	// "pos" for binary models; see NewScoring).
+	PositiveLabel string
+	// SHA256, when set, is the model file's expected hash: a worker loading
+	// the model a driver checked refuses a file that changed since.
+	SHA256 string
+}
+
+// fastTextMagic starts every fastText .bin and .ftz file (int32, little
+// endian).
+const fastTextMagic = 793712314
+
+// Load opens the model at path, a model directory or a model file (local,
+// gs://, s3:// or memfs://), and detects its kind:
+//
+//   - a directory with manifest.json (written by train-fasttext) is loaded
+//     as its manifest says, with the recorded normalizer;
+//   - a directory without one holding model.bin or model.ftz, or a file
+//     starting with fastText's magic number, is an external fastText
+//     model (e.g. lid.176.ftz, DCLM's or Ultra-FineWeb's classifiers),
+//     normalized with opts.Normalizer (default Newlines).
+//
+// Model2Vec and encoder-head directories are recognised and reported as not
+// supported by this build.
+func Load(ctx context.Context, path string, opts LoadOptions) (Classifier, error) {
+	file, man, err := locate(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	var want *modeldir.Normalizer
+	if man != nil {
+		if man.Kind != KindFastText {
+			return nil, fmt.Errorf("model %s is of kind %q; this build loads fastText models only", path, man.Kind)
+		}
+		want = &man.Normalizer
+	}
+	norm, err := normalizerFor(want, opts.Normalizer, opts.Tokenizer)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", path, err)
+	}
+	m, sum, err := readFastText(ctx, file)
+	if err != nil {
+		return nil, err
+	}
+	if opts.SHA256 != "" && sum != opts.SHA256 {
+		return nil, fmt.Errorf("model %s has SHA-256 %s, not the expected %s: it changed since the run started", file, sum, opts.SHA256)
+	}
+	name := opts.Name
+	if name == "" {
+		name = defaultName(path)
+	}
+	if !validName.MatchString(name) {
+		return nil, fmt.Errorf("model name %q: use letters, digits, '-' and '_'", name)
+	}
+	info := &Info{
+		Kind: KindFastText, Name: name, Path: file, SHA256: sum,
+		Labels: fastTextLabels(m), Normalizer: Describe(norm), Manifest: man,
+	}
+	if info.Scoring, err = NewScoring(info.Labels, opts.PositiveLabel); err != nil {
+		return nil, fmt.Errorf("model %s: %w", path, err)
+	}
+	return newFastText(m, info, norm), nil
+}
+
+// File returns the model file that Load reads for path (a model directory
+// or a model file).
+func File(ctx context.Context, path string) (string, error) {
+	file, _, err := locate(ctx, path)
+	return file, err
+}
+
+// locate finds the model file of path and, for a model directory, its
+// manifest.
+func locate(ctx context.Context, path string) (string, *modeldir.Manifest, error) {
+	isDir, err := storage.IsDir(ctx, path)
+	if err != nil {
+		return "", nil, err
+	}
+	if !isDir {
+		ok, err := storage.Exists(ctx, path)
+		if err != nil {
+			return "", nil, err
+		}
+		if !ok {
+			return "", nil, fmt.Errorf("model %s: no such file or directory", path)
+		}
+		if err := checkFastTextMagic(ctx, path); err != nil {
+			return "", nil, err
+		}
+		return path, nil, nil
+	}
+	man, err := readManifest(ctx, path)
+	if err != nil && !errors.Is(err, modeldir.ErrNoManifest) {
+		return "", nil, err
+	}
+	if man != nil {
+		return storage.Join(path, man.File), man, nil
+	}
+	for _, name := range []string{"model.bin", "model.ftz"} {
+		p := storage.Join(path, name)
+		if ok, err := storage.Exists(ctx, p); err != nil {
+			return "", nil, err
+		} else if ok {
+			return p, nil, checkFastTextMagic(ctx, p)
+		}
+	}
+	if ok, _ := storage.Exists(ctx, storage.Join(path, "model.safetensors")); ok {
+		return "", nil, fmt.Errorf("model %s looks like a Model2Vec or encoder model (model.safetensors); this build loads fastText models only", path)
+	}
+	return "", nil, fmt.Errorf("model directory %s has neither %s nor model.bin/model.ftz", path, modeldir.ManifestName)
+}
+
+// readManifest reads dir's manifest on any filesystem; it returns an error
+// wrapping modeldir.ErrNoManifest when there is none.
+func readManifest(ctx context.Context, dir string) (*modeldir.Manifest, error) {
+	p := storage.Join(dir, modeldir.ManifestName)
+	ok, err := storage.Exists(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("%s: %w", dir, modeldir.ErrNoManifest)
+	}
+	if storage.IsLocal(dir) {
+		return modeldir.Read(dir)
+	}
+	b, err := storage.ReadFile(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	var m modeldir.Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("parse model manifest %s: %w", p, err)
+	}
+	if m.Kind == "" || m.File == "" {
+		return nil, fmt.Errorf("model manifest %s: missing kind or file", p)
+	}
+	return &m, nil
+}
+
+func checkFastTextMagic(ctx context.Context, path string) error {
+	r, err := storage.Open(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	var magic int32
+	if err := binary.Read(r, binary.LittleEndian, &magic); err != nil || magic != fastTextMagic {
+		return fmt.Errorf("model %s is not a fastText .bin/.ftz file (nor a model directory); this build loads fastText models only", path)
+	}
+	return nil
+}
+
+// readFastText loads a fastText model file and hashes it in the same read.
+func readFastText(ctx context.Context, path string) (*fasttext.Model, string, error) {
+	r, err := storage.Open(ctx, path)
+	if err != nil {
+		return nil, "", err
+	}
+	defer r.Close()
+	h := sha256.New()
+	tee := io.TeeReader(bufio.NewReaderSize(r, 1<<20), h)
+	m, err := fasttext.Read(tee)
+	if err == nil {
+		_, err = io.Copy(io.Discard, tee) // hash what the decoder did not read
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("load fastText model %s: %w", path, err)
+	}
+	return m, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+var (
+	validName   = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+	invalidChar = regexp.MustCompile(`[^A-Za-z0-9_-]`)
+)
+
+// defaultName derives a model name from its path: "models/legal-ft" →
+// "legal-ft", "lid.176.ftz" → "lid_176".
+func defaultName(path string) string {
+	base := storage.Base(storage.Clean(path))
+	for _, ext := range []string{".bin", ".ftz"} {
+		base = strings.TrimSuffix(base, ext)
+	}
+	name := invalidChar.ReplaceAllString(base, "_")
+	if name == "" {
+		return "model"
+	}
+	return name
+}
