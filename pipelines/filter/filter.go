@@ -321,6 +321,10 @@ func (p *plan) scoredLayout() dataset.Layout {
 // ScoredDir holds a keep-fraction run's scored shards inside its output.
 const ScoredDir = "_scored"
 
+// cutName is the file, in the scored directory, holding a keep-fraction
+// run's cut for the selecting stage.
+const cutName = "_cut.json"
+
 func (p *plan) scorePlan() shardmap.Plan {
 	return shardmap.Plan{
 		Ops:    []rows.Spec{*mapstep.MustSpec(scoring.ScoreKind, p.score)},
@@ -349,7 +353,7 @@ func (p *plan) singlePass(s beam.Scope, files []dataset.File) ([]beam.PCollectio
 	if err != nil {
 		return nil, err
 	}
-	results, err := shardmap.MapShards(s, p.scorePlan(), tasks, beam.PCollection{})
+	results, err := shardmap.MapShards(s, p.scorePlan(), tasks)
 	if err != nil {
 		return nil, err
 	}
@@ -370,7 +374,7 @@ func (p *plan) fractionStages(s beam.Scope, files []dataset.File) ([]beam.PColle
 	if err != nil {
 		return nil, beam.PCollection{}, err
 	}
-	first, err := shardmap.MapShards(s.Scope("score"), p.scorePlan(), tasks, beam.PCollection{})
+	first, err := shardmap.MapShards(s.Scope("score"), p.scorePlan(), tasks)
 	if err != nil {
 		return nil, beam.PCollection{}, err
 	}
@@ -389,7 +393,10 @@ func (p *plan) fractionStages(s beam.Scope, files []dataset.File) ([]beam.PColle
 		Ops:    []rows.Spec{*mapstep.MustSpec(scoring.SelectFractionKind, scoring.FractionArgs{Field: p.score.Field, Seed: p.o.Seed})},
 		Policy: p.policy, Workers: p.o.Workers(),
 	}
-	second, err := shardmap.MapShards(s.Scope("select"), sel, st, cut)
+	// The selecting stage reads the cut from a file (see
+	// shardmap.AttachGlobal).
+	cutFile := shardmap.WriteFile(s.Scope("select"), storage.Join(scored.Dir, cutName), cut)
+	second, err := shardmap.MapShards(s.Scope("select"), sel, shardmap.AttachGlobal(s.Scope("select"), st, cutFile))
 	if err != nil {
 		return nil, beam.PCollection{}, err
 	}

@@ -106,8 +106,8 @@ type Step struct {
 	// write).
 	Selector *rows.Spec
 	// Measure, when set, first measures every input; the merged summary is
-	// the global input of the ops and selector, and is kept in the output
-	// directory as _summary.json.
+	// kept in the output directory as _summary.json and is the global data
+	// of the ops and selector.
 	Measure *shardmap.MeasureArgs
 	// Tasks, when set, adjusts the planned shard tasks (e.g. to add a
 	// rejected-rows output); it may drop tasks.
@@ -153,7 +153,6 @@ func Run(ctx context.Context, c Common, step Step) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	var global beam.PCollection
 	passes := 1
 	if step.Measure != nil {
 		mt, err := shardmap.CreateTasks(s.Scope("measure"), dataset.MeasureTasks(files))
@@ -162,12 +161,12 @@ func Run(ctx context.Context, c Common, step Step) (*Result, error) {
 		}
 		measured, err := shardmap.MapShards(s.Scope("measure"), shardmap.Plan{
 			Selector: MustSpec("measure", step.Measure), Policy: policy, Workers: c.Workers(),
-		}, mt, beam.PCollection{})
+		}, mt)
 		if err != nil {
 			return nil, err
 		}
-		global = shardmap.Summarize(s, measured)
-		shardmap.WriteFile(s, storage.Join(layout.Dir, shardmap.SummaryName), global)
+		summary := shardmap.WriteFile(s, storage.Join(layout.Dir, shardmap.SummaryName), shardmap.Summarize(s, measured))
+		tasks = shardmap.AttachGlobal(s, tasks, summary)
 		passes++
 	}
 	if step.Selector != nil {
@@ -175,7 +174,7 @@ func Run(ctx context.Context, c Common, step Step) (*Result, error) {
 	}
 	results, err := shardmap.MapShards(s, shardmap.Plan{
 		Ops: step.Ops, Selector: step.Selector, Policy: policy, Workers: c.Workers(),
-	}, tasks, global)
+	}, tasks)
 	if err != nil {
 		return nil, err
 	}

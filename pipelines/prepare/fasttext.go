@@ -30,7 +30,7 @@ import (
 )
 
 func init() {
-	register.DoFn5x1[context.Context, int, func(*[]byte) bool, func(*[]byte) bool, func(string), error](&writeFastTextFn{})
+	register.DoFn4x1[context.Context, int, func(*[]byte) bool, func(string), error](&writeFastTextFn{})
 	register.Iter1[[]byte]()
 	register.Emitter1[string]()
 }
@@ -143,25 +143,28 @@ func ToFastText(ctx context.Context, o FastTextOptions) (*FastTextResult, error)
 
 	p, s := beam.NewPipelineWithRoot()
 	s = s.Scope("to-fasttext")
-	var global beam.PCollection
+	tasks, err := shardmap.CreateTasks(s, fastTextTasks(out, len(o.Inputs) > 1, files))
+	if err != nil {
+		return nil, err
+	}
 	var train []dataset.File
+	summaryPath := ""
 	if o.Auto > 0 {
 		for _, f := range files {
 			if f.Split == "train" {
 				train = append(train, f)
 			}
 		}
-		if global, err = measureLabels(s, o, policy, train); err != nil {
+		summaryPath = storage.Join(out, shardmap.SummaryName)
+		summary, err := measureLabels(s, o, policy, train, summaryPath)
+		if err != nil {
 			return nil, err
 		}
-	}
-	tasks, err := shardmap.CreateTasks(s, fastTextTasks(out, len(o.Inputs) > 1, files))
-	if err != nil {
-		return nil, err
+		tasks = shardmap.AttachGlobal(s, tasks, summary)
 	}
 	results, err := shardmap.MapShards(s, shardmap.Plan{
 		Ops: []rows.Spec{*mapstep.MustSpec("fasttext-line", args)}, Policy: policy, Workers: o.Workers(),
-	}, tasks, global)
+	}, tasks)
 	if err != nil {
 		return nil, err
 	}
@@ -181,7 +184,7 @@ func ToFastText(ctx context.Context, o FastTextOptions) (*FastTextResult, error)
 	}, ftdata.Report{
 		Inputs: inputs, TextExpression: o.TextExpression, LabelExpression: o.LabelExpression,
 		Normalizer: nm, MaxLength: o.MaxLength, MultiLabel: o.MultiLabel,
-	}, o.Auto, results, global); err != nil {
+	}, o.Auto, results, summaryPath); err != nil {
 		return nil, err
 	}
 
@@ -208,11 +211,11 @@ func ToFastText(ctx context.Context, o FastTextOptions) (*FastTextResult, error)
 	return &FastTextResult{Manifest: m, Report: &rep, Counters: counters}, nil
 }
 
-// measureLabels measures the texts and labels of files and returns their
-// merged summary (a PCollection holding one encoded summary.Summary).
-// Measuring the texts too leaves rows without one, which are bad rows, out
-// of the label counts.
-func measureLabels(s beam.Scope, o FastTextOptions, policy shardmap.Policy, files []dataset.File) (beam.PCollection, error) {
+// measureLabels measures the texts and labels of files, writes their merged
+// summary to path and returns a PCollection holding path once it is
+// written. Measuring the texts too leaves rows without one, which are bad
+// rows, out of the label counts.
+func measureLabels(s beam.Scope, o FastTextOptions, policy shardmap.Policy, files []dataset.File, path string) (beam.PCollection, error) {
 	s = s.Scope("measure")
 	tasks, err := shardmap.CreateTasks(s, dataset.MeasureTasks(files))
 	if err != nil {
@@ -221,11 +224,11 @@ func measureLabels(s beam.Scope, o FastTextOptions, policy shardmap.Policy, file
 	measured, err := shardmap.MapShards(s, shardmap.Plan{
 		Selector: mapstep.MustSpec("measure", shardmap.MeasureArgs{TextExpression: o.TextExpression, LabelExpression: o.LabelExpression}),
 		Policy:   policy, Workers: o.Workers(),
-	}, tasks, beam.PCollection{})
+	}, tasks)
 	if err != nil {
 		return beam.PCollection{}, err
 	}
-	return shardmap.Summarize(s, measured), nil
+	return shardmap.WriteFile(s, path, shardmap.Summarize(s, measured)), nil
 }
 
 // checkFastTextSplits requires train and test splits among the inputs and
@@ -261,9 +264,10 @@ func fastTextTasks(out string, multiInput bool, files []dataset.File) []shardmap
 
 // writeFastText gathers the tasks' results (a PCollection<[]byte> of encoded
 // shardmap.Results) and writes the split files, the report and the manifest
-// of dir, then removes the parts. global is the measured training summary
-// when auto is set.
-func writeFastText(s beam.Scope, dir string, manifest shardmap.Manifest, report ftdata.Report, auto int, results, global beam.PCollection) error {
+// of dir, then removes the parts. summaryPath is the file of the measured
+// training summary when auto is set (written before any line, so before any
+// result reaches this step).
+func writeFastText(s beam.Scope, dir string, manifest shardmap.Manifest, report ftdata.Report, auto int, results beam.PCollection, summaryPath string) error {
 	s = s.Scope("prepare.WriteFastText")
 	m, err := json.Marshal(manifest)
 	if err != nil {
@@ -273,13 +277,10 @@ func writeFastText(s beam.Scope, dir string, manifest shardmap.Manifest, report 
 	if err != nil {
 		return fmt.Errorf("encode report: %w", err)
 	}
-	if !global.IsValid() {
-		global = beam.Create(s, []byte("null"))
-	}
 	// One key gathers every result: the splits are written one after the
 	// other, each as one sequential stream.
 	grouped := beam.GroupByKey(s, beam.AddFixedKey(s, results))
-	beam.ParDo(s, &writeFastTextFn{Dir: dir, Manifest: m, Report: r, Auto: auto}, grouped, beam.SideInput{Input: global})
+	beam.ParDo(s, &writeFastTextFn{Dir: dir, Manifest: m, Report: r, Auto: auto, Summary: summaryPath}, grouped)
 	return nil
 }
 
@@ -292,9 +293,10 @@ type writeFastTextFn struct {
 	Manifest []byte `json:"manifest"`
 	Report   []byte `json:"report"`
 	Auto     int    `json:"auto,omitempty"`
+	Summary  string `json:"summary,omitempty"`
 }
 
-func (f *writeFastTextFn) ProcessElement(ctx context.Context, _ int, results func(*[]byte) bool, global func(*[]byte) bool, emit func(string)) error {
+func (f *writeFastTextFn) ProcessElement(ctx context.Context, _ int, results func(*[]byte) bool, emit func(string)) error {
 	var m shardmap.Manifest
 	if err := json.Unmarshal(f.Manifest, &m); err != nil {
 		return fmt.Errorf("decode manifest: %w", err)
@@ -306,8 +308,10 @@ func (f *writeFastTextFn) ProcessElement(ctx context.Context, _ int, results fun
 	m.CodeVersion = version.String()
 	rep.Code = m.CodeVersion
 	if f.Auto > 0 {
-		var g []byte
-		global(&g)
+		g, err := storage.ReadFile(ctx, f.Summary)
+		if err != nil {
+			return fmt.Errorf("--auto: %w", err)
+		}
 		sum, err := summary.Decode(g)
 		if err != nil {
 			return fmt.Errorf("--auto: %w", err)

@@ -111,12 +111,12 @@ func runReshuffle(ctx context.Context, c mapstep.Common, command string, options
 	}
 	measured, err := shardmap.MapShards(s.Scope("count"), shardmap.Plan{
 		Selector: mapstep.MustSpec("measure", shardmap.MeasureArgs{}), Policy: policy, Workers: c.Workers(),
-	}, measureTasks, beam.PCollection{})
+	}, measureTasks)
 	if err != nil {
 		return nil, err
 	}
-	counted := shardmap.Summarize(s, measured)
-	shardmap.WriteFile(s, storage.Join(layout.Dir, shardmap.SummaryName), counted)
+	summaryPath := storage.Join(layout.Dir, shardmap.SummaryName)
+	counted := shardmap.WriteFile(s, summaryPath, shardmap.Summarize(s, measured))
 	tasks := make([]shardmap.Task, len(files))
 	for i, f := range files {
 		tasks[i] = shardmap.Task{Input: f.Path, InputSize: f.Size, Split: f.Split, Rel: f.Rel, Errors: layout.Errors(f)}
@@ -125,7 +125,7 @@ func runReshuffle(ctx context.Context, c mapstep.Common, command string, options
 	if err != nil {
 		return nil, err
 	}
-	results, err := reshuffle.Reshuffle(s, args, policy, c.Workers(), taskCol, counted)
+	results, err := reshuffle.Reshuffle(s, args, policy, c.Workers(), shardmap.AttachGlobal(s, taskCol, counted), summaryPath)
 	if err != nil {
 		return nil, err
 	}

@@ -78,7 +78,7 @@ func Stats(ctx context.Context, o StatsOptions) (*summary.Summary, runner.Counte
 	measured, err := shardmap.MapShards(s, shardmap.Plan{
 		Selector: mapstep.MustSpec("measure", shardmap.MeasureArgs{TextExpression: o.TextExpression, LabelExpression: o.LabelExpression}),
 		Policy:   policy, Workers: c.Workers(),
-	}, tasks, beam.PCollection{})
+	}, tasks)
 	if err != nil {
 		return nil, nil, err
 	}

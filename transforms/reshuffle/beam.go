@@ -13,21 +13,23 @@ import (
 	"github.com/winnowlabs/winnow/internal/version"
 	"github.com/winnowlabs/winnow/transforms/shardio"
 	"github.com/winnowlabs/winnow/transforms/shardmap"
+	"github.com/winnowlabs/winnow/transforms/storage"
 	"github.com/winnowlabs/winnow/transforms/summary"
 )
 
 func init() {
-	register.DoFn5x1[context.Context, []byte, func(*[]byte) bool, func(string, []byte), func([]byte), error](&keyRowsFn{})
-	register.DoFn5x1[context.Context, string, func(*[]byte) bool, func(*[]byte) bool, func([]byte), error](&writeShardFn{})
+	register.DoFn4x1[context.Context, []byte, func(string, []byte), func([]byte), error](&keyRowsFn{})
+	register.DoFn4x1[context.Context, string, func(*[]byte) bool, func([]byte), error](&writeShardFn{})
 	register.Emitter2[string, []byte]()
 }
 
 // Reshuffle reads every task (encoded shardmap.Tasks whose Errors path is
-// set), routes each row to its output shard according to the plan made from
-// counted (a PCollection holding the inputs' encoded summary), and writes
-// the shards. It returns a PCollection<[]byte> of encoded shardmap.Results:
-// one per input (rows read, bad rows) and one per output shard.
-func Reshuffle(s beam.Scope, a Args, policy shardmap.Policy, workers int, tasks, counted beam.PCollection) (beam.PCollection, error) {
+// set and whose Global is the file summary, the inputs' measured summary,
+// attached with shardmap.AttachGlobal), routes each row to its output shard
+// according to the plan made from the summary, and writes the shards. It
+// returns a PCollection<[]byte> of encoded shardmap.Results: one per input
+// (rows read, bad rows) and one per output shard.
+func Reshuffle(s beam.Scope, a Args, policy shardmap.Policy, workers int, tasks beam.PCollection, summary string) (beam.PCollection, error) {
 	s = s.Scope("reshuffle.Reshuffle")
 	args, err := json.Marshal(a)
 	if err != nil {
@@ -37,8 +39,10 @@ func Reshuffle(s beam.Scope, a Args, policy shardmap.Policy, workers int, tasks,
 	if err != nil {
 		return beam.PCollection{}, fmt.Errorf("encode policy: %w", err)
 	}
-	keyed, read := beam.ParDo2(s, &keyRowsFn{Args: args, Policy: pol, Workers: workers}, tasks, beam.SideInput{Input: counted})
-	written := beam.ParDo(s, &writeShardFn{Args: args}, beam.GroupByKey(s, keyed), beam.SideInput{Input: counted})
+	keyed, read := beam.ParDo2(s, &keyRowsFn{Args: args, Policy: pol, Workers: workers}, tasks)
+	// The summary is written before any row is keyed, so before any shard
+	// is written: the shard writer reads it by name.
+	written := beam.ParDo(s, &writeShardFn{Args: args, Summary: summary}, beam.GroupByKey(s, keyed))
 	return beam.Flatten(s, read, written), nil
 }
 
@@ -52,17 +56,17 @@ type keyRowsFn struct {
 	plan *Plan
 }
 
-func (f *keyRowsFn) ProcessElement(ctx context.Context, enc []byte, counted func(*[]byte) bool, emit func(string, []byte), done func([]byte)) error {
+func (f *keyRowsFn) ProcessElement(ctx context.Context, enc []byte, emit func(string, []byte), done func([]byte)) error {
+	var task shardmap.Task
+	if err := json.Unmarshal(enc, &task); err != nil {
+		return fmt.Errorf("decode task: %w", err)
+	}
 	if f.plan == nil {
-		plan, err := planFrom(f.Args, counted)
+		plan, err := planFrom(ctx, f.Args, task.Global)
 		if err != nil {
 			return err
 		}
 		f.plan = plan
-	}
-	var task shardmap.Task
-	if err := json.Unmarshal(enc, &task); err != nil {
-		return fmt.Errorf("decode task: %w", err)
 	}
 	var policy shardmap.Policy
 	if err := json.Unmarshal(f.Policy, &policy); err != nil {
@@ -93,14 +97,15 @@ func (f *keyRowsFn) ProcessElement(ctx context.Context, enc []byte, counted func
 
 // writeShardFn writes one output shard, its rows sorted by position.
 type writeShardFn struct {
-	Args []byte `json:"args"`
+	Args    []byte `json:"args"`
+	Summary string `json:"summary"`
 
 	plan *Plan
 }
 
-func (f *writeShardFn) ProcessElement(ctx context.Context, path string, values func(*[]byte) bool, counted func(*[]byte) bool, emit func([]byte)) error {
+func (f *writeShardFn) ProcessElement(ctx context.Context, path string, values func(*[]byte) bool, emit func([]byte)) error {
 	if f.plan == nil {
-		plan, err := planFrom(f.Args, counted)
+		plan, err := planFrom(ctx, f.Args, f.Summary)
 		if err != nil {
 			return err
 		}
@@ -149,14 +154,18 @@ func (f *writeShardFn) ProcessElement(ctx context.Context, path string, values f
 	return nil
 }
 
-func planFrom(args []byte, counted func(*[]byte) bool) (*Plan, error) {
+// planFrom makes the plan from the arguments and the summary file.
+func planFrom(ctx context.Context, args []byte, summaryPath string) (*Plan, error) {
 	var a Args
 	if err := json.Unmarshal(args, &a); err != nil {
 		return nil, fmt.Errorf("decode arguments: %w", err)
 	}
-	var enc []byte
-	if !counted(&enc) {
-		return nil, fmt.Errorf("no row counts")
+	if summaryPath == "" {
+		return nil, fmt.Errorf("no row counts: the tasks carry no summary file")
+	}
+	enc, err := storage.ReadFile(ctx, summaryPath)
+	if err != nil {
+		return nil, fmt.Errorf("read row counts: %w", err)
 	}
 	sum, err := summary.Decode(enc)
 	if err != nil {

@@ -28,8 +28,8 @@ var (
 )
 
 func init() {
-	register.DoFn4x1[context.Context, []byte, func(*[]byte) bool, func([]byte), error](&mapShardsFn{})
-	register.DoFn3x1[context.Context, []byte, func([]byte), error](&mapShardsNoGlobalFn{})
+	register.DoFn3x1[context.Context, []byte, func([]byte), error](&mapShardsFn{})
+	register.DoFn3x1[string, func(*[]byte) bool, func([]byte), error](&attachGlobalFn{})
 	register.DoFn4x1[context.Context, int, func(*[]byte) bool, func(string), error](&writeManifestFn{})
 	register.Combiner3[*summary.Summary, []byte, []byte](&summarizeFn{})
 	register.DoFn3x1[context.Context, []byte, func(string), error](&writeFileFn{})
@@ -68,39 +68,48 @@ func CreateTasks(s beam.Scope, tasks []Task) (beam.PCollection, error) {
 }
 
 // MapShards runs plan on every task of tasks (a PCollection<[]byte> of
-// encoded Tasks) and returns a PCollection<[]byte> of encoded Results.
-// global, when valid, is a PCollection holding one []byte element of
-// run-wide data for the plan's builders; otherwise they get nil.
-func MapShards(s beam.Scope, plan Plan, tasks beam.PCollection, global beam.PCollection) (beam.PCollection, error) {
+// encoded Tasks) and returns a PCollection<[]byte> of encoded Results. A
+// task whose Global names a file (see AttachGlobal) gives the plan's
+// builders that file's contents as run-wide data; otherwise they get nil.
+//
+// Global data travels as a file rather than a side input: prism re-evaluates
+// a stage that has a side input in a busy loop for as long as its bundle
+// runs, which would take a core away from the shards for the whole step.
+func MapShards(s beam.Scope, plan Plan, tasks beam.PCollection) (beam.PCollection, error) {
 	s = s.Scope("shardmap.MapShards")
 	enc, err := plan.Encode()
 	if err != nil {
 		return beam.PCollection{}, err
 	}
-	if !global.IsValid() {
-		// No side input: prism schedules such a stage by its pending
-		// elements, whereas a stage with a side input is re-evaluated in a
-		// busy loop while its bundle runs, which takes a core.
-		return beam.ParDo(s, &mapShardsNoGlobalFn{mapShardsFn{Plan: enc}}, tasks), nil
+	return beam.ParDo(s, &mapShardsFn{Plan: enc}, tasks), nil
+}
+
+// AttachGlobal returns tasks with their Global set to the one path in file
+// (a PCollection<string>, e.g. from WriteFile), so that they run only once
+// the file is written; they are reshuffled for distribution. Only this
+// short step has a side input (the tasks).
+func AttachGlobal(s beam.Scope, tasks, file beam.PCollection) beam.PCollection {
+	s = s.Scope("shardmap.AttachGlobal")
+	return beam.Reshuffle(s, beam.ParDo(s, &attachGlobalFn{}, file, beam.SideInput{Input: tasks}))
+}
+
+type attachGlobalFn struct{}
+
+func (attachGlobalFn) ProcessElement(path string, tasks func(*[]byte) bool, emit func([]byte)) error {
+	var enc []byte
+	for tasks(&enc) {
+		var t Task
+		if err := json.Unmarshal(enc, &t); err != nil {
+			return fmt.Errorf("decode task: %w", err)
+		}
+		t.Global = path
+		b, err := json.Marshal(t)
+		if err != nil {
+			return fmt.Errorf("encode task: %w", err)
+		}
+		emit(b)
 	}
-	return beam.ParDo(s, &mapShardsFn{Plan: enc}, tasks, beam.SideInput{Input: global}), nil
-}
-
-// mapShardsNoGlobalFn is mapShardsFn for plans without global data.
-type mapShardsNoGlobalFn struct{ mapShardsFn }
-
-func noGlobal(*[]byte) bool { return false }
-
-func (f *mapShardsNoGlobalFn) StartBundle(ctx context.Context, emit func([]byte)) {
-	f.mapShardsFn.StartBundle(ctx, noGlobal, emit)
-}
-
-func (f *mapShardsNoGlobalFn) ProcessElement(ctx context.Context, enc []byte, emit func([]byte)) error {
-	return f.mapShardsFn.ProcessElement(ctx, enc, noGlobal, emit)
-}
-
-func (f *mapShardsNoGlobalFn) FinishBundle(ctx context.Context, emit func([]byte)) error {
-	return f.mapShardsFn.FinishBundle(ctx, noGlobal, emit)
+	return nil
 }
 
 // mapShardsFn runs tasks on the process-wide Engine, several at once; results
@@ -109,7 +118,7 @@ type mapShardsFn struct {
 	Plan []byte `json:"plan"`
 
 	plan    Plan
-	work    *Work
+	works   map[string]*Work // by global data file ("" for none)
 	eng     *Engine
 	ctx     context.Context
 	wg      sync.WaitGroup
@@ -125,29 +134,45 @@ func (f *mapShardsFn) Setup() error {
 		return err
 	}
 	f.plan = p
+	f.works = map[string]*Work{}
 	f.eng = Shared(p.Workers)
 	f.slots = make(chan struct{}, f.eng.Workers())
 	return nil
 }
 
-func (f *mapShardsFn) StartBundle(ctx context.Context, _ func(*[]byte) bool, _ func([]byte)) {
+func (f *mapShardsFn) StartBundle(ctx context.Context, _ func([]byte)) {
 	f.ctx = ctx
 	f.results, f.err = nil, nil
 }
 
-func (f *mapShardsFn) ProcessElement(ctx context.Context, enc []byte, global func(*[]byte) bool, emit func([]byte)) error {
-	if f.work == nil {
-		var g []byte
-		global(&g)
-		w, err := f.plan.Build(g)
-		if err != nil {
-			return err
-		}
-		f.work = &w
+// work builds (once per global data file) the Work of a task.
+func (f *mapShardsFn) work(ctx context.Context, global string) (*Work, error) {
+	if w, ok := f.works[global]; ok {
+		return w, nil
 	}
+	var data []byte
+	if global != "" {
+		var err error
+		if data, err = storage.ReadFile(ctx, global); err != nil {
+			return nil, fmt.Errorf("read the step's global data: %w", err)
+		}
+	}
+	w, err := f.plan.Build(data)
+	if err != nil {
+		return nil, err
+	}
+	f.works[global] = &w
+	return &w, nil
+}
+
+func (f *mapShardsFn) ProcessElement(ctx context.Context, enc []byte, emit func([]byte)) error {
 	var task Task
 	if err := json.Unmarshal(enc, &task); err != nil {
 		return fmt.Errorf("decode task: %w", err)
+	}
+	work, err := f.work(ctx, task.Global)
+	if err != nil {
+		return err
 	}
 	if err := f.flush(ctx, emit); err != nil {
 		return err
@@ -157,7 +182,7 @@ func (f *mapShardsFn) ProcessElement(ctx context.Context, enc []byte, global fun
 	go func() {
 		defer f.wg.Done()
 		defer func() { <-f.slots }()
-		res, err := f.eng.Run(f.ctx, task, *f.work, f.plan.Policy)
+		res, err := f.eng.Run(f.ctx, task, *work, f.plan.Policy)
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		if err != nil {
@@ -171,7 +196,7 @@ func (f *mapShardsFn) ProcessElement(ctx context.Context, enc []byte, global fun
 	return nil
 }
 
-func (f *mapShardsFn) FinishBundle(ctx context.Context, _ func(*[]byte) bool, emit func([]byte)) error {
+func (f *mapShardsFn) FinishBundle(ctx context.Context, emit func([]byte)) error {
 	f.wg.Wait()
 	return f.flush(ctx, emit)
 }

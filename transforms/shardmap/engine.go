@@ -47,6 +47,9 @@ type Task struct {
 	Rejected string `json:"rejected,omitempty"`
 	// Marker is the completion marker's path; empty disables resume.
 	Marker string `json:"marker,omitempty"`
+	// Global, when set, is the file holding the step's run-wide data
+	// (see AttachGlobal).
+	Global string `json:"global,omitempty"`
 }
 
 // Result reports a finished task; it is also its completion marker.
