@@ -8,7 +8,9 @@
 # all cores), WEB_MB (prediction corpus size, default 50), WORK (scratch
 # directory, default a new temporary one; it needs ~10 GB for the models),
 # FASTTEXT (the C++ binary, default fasttext). Needs /usr/bin/time and
-# taskset. Prints a Markdown table.
+# taskset. Prints a Markdown table. Tools: cpp (the C++ tool), winnow
+# (`winnow fasttext`) and slim (cmd/fasttext, the same code without the
+# pipeline runtime, whose process memory is comparable with the C++ tool's).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -25,8 +27,20 @@ command -v "$CPP" >/dev/null || { echo "fastText C++ tool not found ($CPP)" >&2;
 
 echo "building winnow and preparing data in $WORK" >&2
 go build -o "$WORK/winnow" ./cmd/winnow
+go build -o "$WORK/fasttext-go" ./cmd/fasttext
 go run ./bench/fasttext/prepare -shared "$SHARED" -out "$WORK" -web-mb "$WEB_MB" >&2
 WINNOW="$WORK/winnow fasttext"
+# The same code as the standalone drop-in binary (no pipeline runtime).
+SLIM="$WORK/fasttext-go"
+
+# binary TOOL: the command line of a tool.
+binary() {
+	case $1 in
+	cpp) echo "$CPP" ;;
+	winnow) echo "$WINNOW" ;;
+	slim) echo "$SLIM" ;;
+	esac
+}
 COOK_TRAIN=$SHARED/fasttext/cooking/cooking_dataset_train.tsv
 COOK_TEST=$SHARED/fasttext/cooking/cooking_dataset_test.tsv
 LID=$SHARED/fasttext/lid.176.ftz
@@ -61,8 +75,8 @@ echo "|---|---|---:|---:|---:|---:|---|"
 
 # Training (a): the cooking tutorial settings.
 A="-lr 0.5 -wordNgrams 2 -epoch 25 -thread $THREADS -verbose 0"
-for tool in cpp winnow; do
-	if [ $tool = cpp ]; then bin=$CPP; else bin=$WINNOW; fi
+for tool in cpp winnow slim; do
+	bin=$(binary $tool)
 	measure "$WORK/out.txt" $bin supervised -input "$COOK_TRAIN" -output "$WORK/cook-$tool" $A
 	$bin test "$WORK/cook-$tool.bin" "$COOK_TEST" >"$WORK/test.txt"
 	echo "| train (a) cooking \`$A\` | $tool | $WALL | $USER | $SYS | $RSS_MB | P@1 $(p_at_1 "$WORK/test.txt") |"
@@ -71,8 +85,8 @@ done
 # Training (b): bonepick's defaults on the legal annotations.
 B="-dim 256 -lr 0.1 -wordNgrams 3 -minCount 5 -epoch 3 -bucket 2000000 -ws 5 -neg 5 -loss softmax -seed 42 -thread $THREADS -verbose 0"
 cut -d' ' -f2- "$WORK/legal_test.txt" >"$WORK/legal_text.txt"
-for tool in cpp winnow; do
-	if [ $tool = cpp ]; then bin=$CPP; else bin=$WINNOW; fi
+for tool in cpp winnow slim; do
+	bin=$(binary $tool)
 	measure "$WORK/out.txt" $bin supervised -input "$WORK/legal_train.txt" -output "$WORK/legal-$tool" $B
 	$bin predict "$WORK/legal-$tool.bin" "$WORK/legal_text.txt" >"$WORK/pred.txt"
 	$bin test "$WORK/legal-$tool.bin" "$WORK/legal_test.txt" >"$WORK/test.txt"
@@ -109,8 +123,8 @@ echo "|---|---|---|---:|---:|---:|---:|"
 # The bonepick-style model (b) trained by the C++ tool is read by both.
 for model in "$LID" "$WORK/legal-cpp.bin"; do
 	name=$(basename "$model")
-	for tool in cpp winnow; do
-		if [ $tool = cpp ]; then bin=$CPP; else bin=$WINNOW; fi
+	for tool in cpp winnow slim; do
+		bin=$(binary $tool)
 		measure /dev/null env GOMAXPROCS=1 taskset -c 0 $bin predict-prob "$model" "$WORK/empty.txt" 1
 		load=$WALL
 		measure /dev/null env GOMAXPROCS=1 taskset -c 0 $bin predict-prob "$model" "$WEB" 1
