@@ -5,7 +5,8 @@
 #   bench/fasttext/run.sh            # from the repository root
 #
 # Environment: WINNOW_SHARED_DATA (default ../shared/data), THREADS (default
-# all cores), WEB_MB (prediction corpus size, default 50), WORK (scratch
+# all cores), WEB_MB (prediction corpus size, default 50), REPEAT (runs per
+# prediction timing, the best counts, default 3), WORK (scratch
 # directory, default a new temporary one; it needs ~10 GB for the models),
 # FASTTEXT (the C++ binary, default fasttext). Needs /usr/bin/time and
 # taskset. Prints a Markdown table. Tools: cpp (the C++ tool), winnow
@@ -95,6 +96,9 @@ done
 
 # Prediction throughput on the web corpus, model loading excluded: each
 # configuration is also timed on an empty input, and that time subtracted.
+# Every time is the best of $REPEAT runs (loading a 2 GB model varies by a
+# second or more from one run to the next).
+REPEAT=${REPEAT:-3}
 WEB=$WORK/web.txt
 BYTES=$(stat -c %s "$WEB")
 : >"$WORK/empty.txt"
@@ -117,6 +121,24 @@ parallel() {
 	awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f", e - s }'
 }
 
+# best CMD...: the least of $REPEAT outputs of CMD (a number).
+best() {
+	local b="" t
+	for _ in $(seq "$REPEAT"); do
+		t=$("$@")
+		b=$(awk -v a="$b" -v t="$t" 'BEGIN { print (a == "" || t < a) ? t : a }')
+	done
+	echo "$b"
+}
+
+# single_wall BIN MODEL FILE: the wall time of one single-threaded process
+# on core 0 (peak RSS in $WORK/rss).
+single_wall() {
+	measure /dev/null env GOMAXPROCS=1 taskset -c 0 $1 predict-prob "$2" "$3" 1
+	echo "$RSS_MB" >"$WORK/rss"
+	echo "$WALL"
+}
+
 echo
 echo "| predict | model | tool | single core MB/s | $THREADS cores MB/s | load s | peak RSS MB (one process) |"
 echo "|---|---|---|---:|---:|---:|---:|"
@@ -125,13 +147,12 @@ for model in "$LID" "$WORK/legal-cpp.bin"; do
 	name=$(basename "$model")
 	for tool in cpp winnow slim; do
 		bin=$(binary $tool)
-		measure /dev/null env GOMAXPROCS=1 taskset -c 0 $bin predict-prob "$model" "$WORK/empty.txt" 1
-		load=$WALL
-		measure /dev/null env GOMAXPROCS=1 taskset -c 0 $bin predict-prob "$model" "$WEB" 1
-		single=$(awk -v b="$BYTES" -v w="$WALL" -v l="$load" 'BEGIN { printf "%.1f", b / 1048576 / (w - l) }')
-		rss=$RSS_MB
-		pload=$(parallel "$bin" "$model" "$WORK"/empty.part.*)
-		ptotal=$(parallel "$bin" "$model" "$WORK"/web.part.*)
+		load=$(best single_wall "$bin" "$model" "$WORK/empty.txt")
+		wall=$(best single_wall "$bin" "$model" "$WEB")
+		rss=$(cat "$WORK/rss")
+		single=$(awk -v b="$BYTES" -v w="$wall" -v l="$load" 'BEGIN { printf "%.1f", b / 1048576 / (w - l) }')
+		pload=$(best parallel "$bin" "$model" "$WORK"/empty.part.*)
+		ptotal=$(best parallel "$bin" "$model" "$WORK"/web.part.*)
 		multi=$(awk -v b="$BYTES" -v w="$ptotal" -v l="$pload" 'BEGIN { printf "%.1f", b / 1048576 / (w - l) }')
 		echo "| predict-prob k=1 | $name | $tool | $single | $multi | $load | $rss |"
 	done
