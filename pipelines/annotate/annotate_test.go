@@ -12,8 +12,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/winnowlabs/winnow/internal/testutil/fakecloud"
 	"github.com/winnowlabs/winnow/internal/testutil/fakeopenai"
 	"github.com/winnowlabs/winnow/transforms/shardmap"
+	"github.com/winnowlabs/winnow/transforms/storage"
 )
 
 // faultPlan gives the request of row i the fault of i%8: none, a 429 with
@@ -362,11 +364,22 @@ func TestBudgetStopThenResume(t *testing.T) {
 // Batch mode through the pipeline: each shard's requests go as a batch, with
 // its state under _batch/; results are joined back to rows; a shard whose
 // batch lines expired stays uncommitted and the next run sends only those.
+// The output directory is local, then on gs:// (an in-process fake GCS).
 func TestBatchMode(t *testing.T) {
+	t.Run("local", func(t *testing.T) {
+		testBatchMode(t, filepath.Join(t.TempDir(), "out"))
+	})
+	t.Run("gcs", func(t *testing.T) {
+		fakecloud.StartGCS(t, "annotations")
+		testBatchMode(t, "gs://annotations/out")
+	})
+}
+
+func testBatchMode(t *testing.T, out string) {
 	ctx := context.Background()
 	rows := sampleRows(t)[:24]
 	dir := t.TempDir()
-	in, out, cacheDir := filepath.Join(dir, "in"), filepath.Join(dir, "out"), filepath.Join(dir, "cache")
+	in, cacheDir := filepath.Join(dir, "in"), filepath.Join(dir, "cache")
 	writeShards(t, in, rawLines(rows), 12)
 	o := testOptions("", in, out, cacheDir)
 	o.Batch, o.BatchPollInterval, o.Processor = true, 5e6, "json"
@@ -394,8 +407,8 @@ func TestBatchMode(t *testing.T) {
 		t.Fatalf("first run: %d incomplete, %d outputs, %d batches", res.Incomplete, len(res.Manifest.Outputs), srv.BatchesCreated())
 	}
 	for _, s := range []string{"shard_00.json", "shard_01.json"} {
-		if _, err := os.Stat(filepath.Join(out, BatchDir, "train", s)); err != nil {
-			t.Errorf("batch state: %v", err)
+		if ok, err := storage.Exists(ctx, storage.Join(out, BatchDir, "train", s)); !ok || err != nil {
+			t.Errorf("batch state %s: %v %v", s, ok, err)
 		}
 	}
 	res, err = Run(ctx, o)
@@ -409,8 +422,9 @@ func TestBatchMode(t *testing.T) {
 	if n := bytes.Count(uploads[2], []byte("\n")); n != 1 {
 		t.Errorf("the second run's batch has %d requests, want the one that expired", n)
 	}
-	errs := readErrors(t, out)
-	checkEachRowOnce(t, out, rows, req, errs)
+	local := localCopy(t, out)
+	errs := readErrors(t, local)
+	checkEachRowOnce(t, local, rows, req, errs)
 	for i, row := range rows {
 		e, failed := errs[row.ID]
 		switch i % 6 {
@@ -434,13 +448,37 @@ func TestBatchMode(t *testing.T) {
 	}
 }
 
-// Remote output directories cannot hold batch state files.
-func TestBatchNeedsALocalOutput(t *testing.T) {
-	o := testOptions("http://127.0.0.1:1/v1", t.TempDir(), "gs://bucket/out", t.TempDir())
-	o.Batch = true
-	if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), "local") {
-		t.Errorf("err = %v", err)
+// localCopy returns dir itself when it is local, else a local copy of the
+// files below it.
+func localCopy(t *testing.T, dir string) string {
+	t.Helper()
+	if storage.IsLocal(dir) {
+		return dir
 	}
+	ctx := context.Background()
+	files, err := storage.ListTree(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := t.TempDir()
+	for _, f := range files {
+		rel, err := storage.Rel(dir, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := storage.ReadFile(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dst := filepath.Join(local, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return local
 }
 
 // A failure no row can survive (here a refused API key) stops the run with

@@ -206,9 +206,6 @@ func (o *Options) prepare(ctx context.Context) (*workerConfig, dataset.Layout, [
 		return nil, layout, nil, err
 	}
 	cfg.OutputDir = layout.Dir
-	if o.Batch && !storage.IsLocal(layout.Dir) {
-		return nil, layout, nil, fmt.Errorf("--batch keeps its state files under the output directory, which must be local (or a mounted shared filesystem), not %s", layout.Dir)
-	}
 	// Building the annotator checks the prompt, processor and options.
 	if _, _, err := cfg.annotator(nil, nil); err != nil {
 		return nil, layout, nil, err

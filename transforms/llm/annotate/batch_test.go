@@ -174,7 +174,7 @@ func TestAnnotateBatchResumes(t *testing.T) {
 					time.Sleep(time.Millisecond)
 				}
 				for {
-					st, err := batch.LoadState(state)
+					st, err := batch.LoadState(context.Background(), state)
 					if err == nil && len(st.Batches) == 1 && st.Batches[0].Status == "in_progress" {
 						break
 					}
@@ -187,9 +187,9 @@ func TestAnnotateBatchResumes(t *testing.T) {
 				t.Fatalf("first run: %v, %d results", err, len(res))
 			}
 			if lostID {
-				st, _ := batch.LoadState(state)
+				st, _ := batch.LoadState(context.Background(), state)
 				st.Batches[0].ID = ""
-				if err := st.Save(state); err != nil {
+				if err := st.Save(context.Background(), state); err != nil {
 					t.Fatal(err)
 				}
 			}

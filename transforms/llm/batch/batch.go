@@ -19,7 +19,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -32,6 +31,7 @@ import (
 
 	"github.com/winnowlabs/winnow/transforms/llm"
 	"github.com/winnowlabs/winnow/transforms/llm/cache"
+	"github.com/winnowlabs/winnow/transforms/storage"
 )
 
 // Limits of one batch (OpenAI: 50,000 requests and 200 MB per input file).
@@ -97,7 +97,7 @@ func Run(ctx context.Context, client *llm.Client, store *cache.Store, jobs []Job
 	if r.opts.StatePath == "" {
 		return Summary{}, errors.New("batch: no state file")
 	}
-	st, err := LoadState(r.opts.StatePath)
+	st, err := LoadState(ctx, r.opts.StatePath)
 	if err != nil {
 		return Summary{}, err
 	}
@@ -178,6 +178,12 @@ type line struct {
 	Body     openai.ChatCompletionNewParams `json:"body"`
 }
 
+// saveState writes the state file, even once ctx is cancelled: the batch
+// ids recorded are what a later run resumes from.
+func (r *runner) saveState(ctx context.Context) error {
+	return r.state.Save(context.WithoutCancel(ctx), r.opts.StatePath)
+}
+
 // encode writes jobs as batch JSONL up to the batch limits and returns the
 // jobs left over.
 func (r *runner) encode(jobs []Job) (data []byte, keys []string, rest []Job, err error) {
@@ -209,7 +215,7 @@ func (r *runner) submit(ctx context.Context, data []byte, keys []string) (*Batch
 	}
 	r.state.Batches = append(r.state.Batches, BatchState{InputFileID: f.ID, Keys: keys, Requests: len(keys)})
 	b := &r.state.Batches[len(r.state.Batches)-1]
-	if err := r.state.Save(r.opts.StatePath); err != nil {
+	if err := r.saveState(ctx); err != nil {
 		return nil, err
 	}
 	if err := r.create(ctx, b); err != nil {
@@ -230,7 +236,7 @@ func (r *runner) create(ctx context.Context, b *BatchState) error {
 	}
 	b.ID = batch.ID
 	b.Status = string(batch.Status)
-	if err := r.state.Save(r.opts.StatePath); err != nil {
+	if err := r.saveState(ctx); err != nil {
 		return err
 	}
 	r.opts.Logger.Info("batch created", "batch", b.ID, "requests", b.Requests)
@@ -251,7 +257,7 @@ func (r *runner) finish(ctx context.Context, b *BatchState) error {
 			}
 		} else {
 			b.ID = id
-			if err := r.state.Save(r.opts.StatePath); err != nil {
+			if err := r.saveState(ctx); err != nil {
 				return err
 			}
 		}
@@ -267,7 +273,7 @@ func (r *runner) finish(ctx context.Context, b *BatchState) error {
 			msg = fmt.Sprintf("%s: %s (line %d)", e.Code, e.Message, e.Line)
 		}
 		b.Joined = true
-		if err := r.state.Save(r.opts.StatePath); err != nil {
+		if err := r.saveState(ctx); err != nil {
 			return err
 		}
 		return fmt.Errorf("batch %s failed: %s", b.ID, msg)
@@ -287,7 +293,7 @@ func (r *runner) finish(ctx context.Context, b *BatchState) error {
 		}
 	}
 	b.Joined = true
-	return r.state.Save(r.opts.StatePath)
+	return r.saveState(ctx)
 }
 
 // findByInputFile looks for a batch created from an input file (a run killed
@@ -332,7 +338,7 @@ func (r *runner) poll(ctx context.Context, b *BatchState) (*openai.Batch, error)
 			errs = 0
 			if string(batch.Status) != b.Status {
 				b.Status = string(batch.Status)
-				if err := r.state.Save(r.opts.StatePath); err != nil {
+				if err := r.saveState(ctx); err != nil {
 					return nil, err
 				}
 				r.opts.Logger.Info("batch status", "batch", b.ID, "status", b.Status,
@@ -489,9 +495,10 @@ type BatchState struct {
 
 const stateVersion = 1
 
-// LoadState reads a state file; a missing file is an empty state.
-func LoadState(path string) (*State, error) {
-	data, err := os.ReadFile(path)
+// LoadState reads a state file, local or on an object store (gs://, s3://);
+// a missing file is an empty state.
+func LoadState(ctx context.Context, path string) (*State, error) {
+	data, err := readState(ctx, path)
 	if errors.Is(err, os.ErrNotExist) {
 		return &State{Version: stateVersion}, nil
 	}
@@ -508,6 +515,20 @@ func LoadState(path string) (*State, error) {
 	return &st, nil
 }
 
+func readState(ctx context.Context, path string) ([]byte, error) {
+	if storage.IsLocal(path) {
+		return os.ReadFile(path)
+	}
+	ok, err := storage.Exists(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, os.ErrNotExist
+	}
+	return storage.ReadFile(ctx, path)
+}
+
 // Pending reports whether the state has batches not joined yet.
 func (s *State) Pending() bool {
 	for _, b := range s.Batches {
@@ -518,11 +539,20 @@ func (s *State) Pending() bool {
 	return false
 }
 
-// Save writes the state file atomically (temporary file, fsync, rename).
-func (s *State) Save(path string) error {
+// Save writes the state file atomically: a local file under a temporary
+// name, fsynced and renamed; an object (gs://, s3://) in one upload, which
+// the store makes visible whole or not at all.
+func (s *State) Save(ctx context.Context, path string) error {
 	data, err := json.MarshalIndent(s, "", " ")
 	if err != nil {
 		return fmt.Errorf("batch: encode state: %w", err)
+	}
+	data = append(data, '\n')
+	if !storage.IsLocal(path) {
+		if err := storage.WriteFile(ctx, path, data); err != nil {
+			return fmt.Errorf("batch: write state: %w", err)
+		}
+		return nil
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("batch: state directory: %w", err)
@@ -531,7 +561,7 @@ func (s *State) Save(path string) error {
 	if err != nil {
 		return fmt.Errorf("batch: write state: %w", err)
 	}
-	_, werr := io.Copy(tmp, bytes.NewReader(append(data, '\n')))
+	_, werr := tmp.Write(data)
 	if werr == nil {
 		werr = tmp.Sync()
 	}

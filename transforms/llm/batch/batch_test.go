@@ -2,15 +2,15 @@ package batch
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/winnowlabs/winnow/transforms/llm"
 	"github.com/winnowlabs/winnow/transforms/llm/cache"
+	"github.com/winnowlabs/winnow/transforms/storage"
 )
 
 func parse(t *testing.T, s string) *resultLine {
@@ -82,26 +82,35 @@ func TestEncodeSplitsBatches(t *testing.T) {
 	}
 }
 
+// The state file round-trips, locally and on an object store (memfs://
+// here; gs:// and s3:// go through the same storage calls).
 func TestStateFile(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "sub", "state.json")
-	st, err := LoadState(path)
-	if err != nil || len(st.Batches) != 0 || st.Pending() {
-		t.Fatalf("missing state: %+v %v", st, err)
-	}
-	st.Batches = append(st.Batches, BatchState{InputFileID: "file-1", Keys: []string{"a", "b"}, Requests: 2})
-	if err := st.Save(path); err != nil {
-		t.Fatal(err)
-	}
-	again, err := LoadState(path)
-	if err != nil || !again.Pending() || again.Batches[0].InputFileID != "file-1" || len(again.Batches[0].Keys) != 2 {
-		t.Errorf("reloaded: %+v %v", again, err)
-	}
-	entries, _ := os.ReadDir(filepath.Dir(path))
-	if len(entries) != 1 {
-		t.Errorf("temporary files left: %v", entries)
-	}
-	os.WriteFile(path, []byte(`{"version": 99, "batches": []}`), 0o644)
-	if _, err := LoadState(path); err == nil {
-		t.Error("a state file of another version was accepted")
+	ctx := context.Background()
+	for name, dir := range map[string]string{"local": t.TempDir(), "memfs": "memfs://batch-state-test"} {
+		t.Run(name, func(t *testing.T) {
+			path := storage.Join(dir, "sub", "state.json")
+			st, err := LoadState(ctx, path)
+			if err != nil || len(st.Batches) != 0 || st.Pending() {
+				t.Fatalf("missing state: %+v %v", st, err)
+			}
+			st.Batches = append(st.Batches, BatchState{InputFileID: "file-1", Keys: []string{"a", "b"}, Requests: 2})
+			if err := st.Save(ctx, path); err != nil {
+				t.Fatal(err)
+			}
+			again, err := LoadState(ctx, path)
+			if err != nil || !again.Pending() || again.Batches[0].InputFileID != "file-1" || len(again.Batches[0].Keys) != 2 {
+				t.Errorf("reloaded: %+v %v", again, err)
+			}
+			files, err := storage.ListTree(ctx, dir)
+			if err != nil || len(files) != 1 {
+				t.Errorf("temporary files left: %v %v", files, err)
+			}
+			if err := storage.WriteFile(ctx, path, []byte(`{"version": 99, "batches": []}`)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := LoadState(ctx, path); err == nil {
+				t.Error("a state file of another version was accepted")
+			}
+		})
 	}
 }
