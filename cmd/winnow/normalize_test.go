@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -56,7 +57,7 @@ func TestNormalizeAndToFastTextCommands(t *testing.T) {
 		t.Errorf("normalize manifest options %+v", o)
 	}
 
-	rep, err := ftdata.ReadReport(filepath.Join(dir, "ft"))
+	rep, err := ftdata.ReadReport(context.Background(), filepath.Join(dir, "ft"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,7 +31,9 @@ binary needed) on the train.txt files of one or more directories written by
 "winnow to-fasttext" (several -d are concatenated) and writes MODEL_DIR with
 model.bin (fastText's format) and manifest.json: labels, the text normalizer
 recorded by to-fasttext (all -d must agree), the training arguments and a
-SHA-256 fingerprint of the training data.
+SHA-256 fingerprint of the training data. Data directories may be local or on
+gs:// or s3:// (their training files are copied to one local file first);
+MODEL_DIR is local.
 
 The defaults are bonepick's: dim 256, lr 0.1, wordNgrams 3, minCount 5,
 epoch 3, bucket 2,000,000, ws 5, neg 5, loss softmax, seed 42, all cores.
@@ -109,7 +111,8 @@ and a scikit-learn style classification report (per-class precision, recall,
 F1 and support, accuracy, macro and weighted averages, ROC AUC from the
 predicted probabilities), saves them as results_<fingerprint>.json in
 MODEL_DIR and records the metrics in its manifest. The data must have been
-normalized with the model's normalizer; a mismatch is refused.`,
+normalized with the model's normalizer; a mismatch is refused. Data
+directories may be local or on gs:// or s3://; MODEL_DIR is local.`,
 		Example: `  winnow eval-fasttext -d data/ft -m models/legal-ft`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {

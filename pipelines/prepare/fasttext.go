@@ -200,15 +200,11 @@ func ToFastText(ctx context.Context, o FastTextOptions) (*FastTextResult, error)
 	if err != nil {
 		return nil, err
 	}
-	b, err := storage.ReadFile(ctx, storage.Join(out, ftdata.ReportName))
+	rep, err := ftdata.ReadReport(ctx, out)
 	if err != nil {
 		return nil, err
 	}
-	var rep ftdata.Report
-	if err := json.Unmarshal(b, &rep); err != nil {
-		return nil, fmt.Errorf("parse %s: %w", ftdata.ReportName, err)
-	}
-	return &FastTextResult{Manifest: m, Report: &rep, Counters: counters}, nil
+	return &FastTextResult{Manifest: m, Report: rep, Counters: counters}, nil
 }
 
 // measureLabels measures the texts and labels of files, writes their merged
@@ -354,11 +350,7 @@ func (f *writeFastTextFn) ProcessElement(ctx context.Context, _ int, results fun
 			Path: path, Split: sf.split, Rows: sc.RowsOut, Bytes: sc.BytesOut, BadRows: sc.BadRows,
 		})
 	}
-	b, err := json.MarshalIndent(rep, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode report: %w", err)
-	}
-	if err := storage.WriteFile(ctx, storage.Join(f.Dir, ftdata.ReportName), append(b, '\n')); err != nil {
+	if err := ftdata.WriteReport(ctx, f.Dir, &rep); err != nil {
 		return err
 	}
 	if err := m.Write(ctx, f.Dir); err != nil {

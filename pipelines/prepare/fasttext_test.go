@@ -153,7 +153,7 @@ func TestToFastText(t *testing.T) {
 		if !reflect.DeepEqual(*res.Report, want) {
 			t.Errorf("report\n%+v\nwant\n%+v", *res.Report, want)
 		}
-		onDisk, err := ftdata.ReadReport(out)
+		onDisk, err := ftdata.ReadReport(ctx, out)
 		if err != nil || !reflect.DeepEqual(onDisk, res.Report) {
 			t.Errorf("report.json %+v (%v), want %+v", onDisk, err, res.Report)
 		}

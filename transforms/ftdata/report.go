@@ -5,13 +5,12 @@
 package ftdata
 
 import (
+	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/winnowlabs/winnow/models/modeldir"
+	"github.com/winnowlabs/winnow/transforms/storage"
 )
 
 // File names inside a fastText data directory.
@@ -45,15 +44,20 @@ type Report struct {
 	Code     string                 `json:"code_version"`
 }
 
-// ReadReport loads dir's report.json.
-func ReadReport(dir string) (*Report, error) {
-	p := filepath.Join(dir, ReportName)
-	b, err := os.ReadFile(p)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("%s is not a fastText data directory (no %s; make one with `winnow to-fasttext`)", dir, ReportName)
-	}
+// ReadReport loads dir's report.json; dir may be local or on an object
+// store (gs://, s3://).
+func ReadReport(ctx context.Context, dir string) (*Report, error) {
+	p := storage.Join(dir, ReportName)
+	ok, err := storage.Exists(ctx, p)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", p, err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("%s is not a fastText data directory (no %s; make one with `winnow to-fasttext`)", dir, ReportName)
+	}
+	b, err := storage.ReadFile(ctx, p)
+	if err != nil {
+		return nil, err
 	}
 	var r Report
 	if err := json.Unmarshal(b, &r); err != nil {
@@ -62,13 +66,13 @@ func ReadReport(dir string) (*Report, error) {
 	return &r, nil
 }
 
-// WriteReport stores r as dir's report.json.
-func WriteReport(dir string, r *Report) error {
+// WriteReport stores r as dir's report.json, atomically.
+func WriteReport(ctx context.Context, dir string, r *Report) error {
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode fastText data report: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, ReportName), append(b, '\n'), 0o644); err != nil {
+	if err := storage.WriteFile(ctx, storage.Join(dir, ReportName), append(b, '\n')); err != nil {
 		return fmt.Errorf("write fastText data report: %w", err)
 	}
 	return nil

@@ -21,6 +21,7 @@ import (
 	"github.com/winnowlabs/winnow/models/fasttext"
 	"github.com/winnowlabs/winnow/models/modeldir"
 	"github.com/winnowlabs/winnow/transforms/ftdata"
+	"github.com/winnowlabs/winnow/transforms/storage"
 )
 
 // EvalOptions configure Evaluate.
@@ -102,7 +103,7 @@ func Evaluate(ctx context.Context, o EvalOptions) (*Results, error) {
 	if man.Kind != Kind {
 		return nil, fmt.Errorf("model directory %s holds a %q model, not fastText", o.ModelDir, man.Kind)
 	}
-	sets, norm, err := readDatasets(o.Datasets)
+	sets, norm, err := readDatasets(ctx, o.Datasets)
 	if err != nil {
 		return nil, err
 	}
@@ -122,11 +123,15 @@ func Evaluate(ctx context.Context, o EvalOptions) (*Results, error) {
 	for _, split := range []string{ftdata.TestName, ftdata.ValidName} {
 		var files []string
 		for _, s := range sets {
-			p := filepath.Join(s.dir, split)
-			if _, err := os.Stat(p); err == nil {
+			p := storage.Join(s.dir, split)
+			ok, err := storage.Exists(ctx, p)
+			if err != nil {
+				return nil, fmt.Errorf("read %s: %w", p, err)
+			}
+			if ok {
 				files = append(files, p)
 			} else if split == ftdata.TestName {
-				return nil, fmt.Errorf("data directory %s has no %s: %w", s.dir, split, err)
+				return nil, fmt.Errorf("data directory %s has no %s", s.dir, split)
 			}
 		}
 		if len(files) == 0 {
@@ -149,7 +154,7 @@ func evaluateSplit(ctx context.Context, m *fasttext.Model, prefix, split string,
 	sr := &SplitResult{Split: split}
 	total := sha256.New()
 	for _, f := range files {
-		ref, _, err := hashFile(f, total, nil)
+		ref, _, err := hashFile(ctx, f, total, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -166,7 +171,7 @@ func evaluateSplit(ctx context.Context, m *fasttext.Model, prefix, split string,
 		}
 	}()
 	for _, f := range files {
-		fh, err := os.Open(f)
+		fh, err := storage.Open(ctx, f)
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", f, err)
 		}
@@ -191,7 +196,7 @@ func evaluateSplit(ctx context.Context, m *fasttext.Model, prefix, split string,
 	p := m.NewPredictor()
 	var preds []fasttext.Prediction
 	for _, f := range files {
-		err := eachLine(f, func(lineNo int, line []byte) error {
+		err := eachLine(ctx, f, func(lineNo int, line []byte) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
@@ -259,8 +264,8 @@ func firstLabel(line []byte, prefix string) string {
 }
 
 // eachLine calls fn with each line of path (without the newline).
-func eachLine(path string, fn func(lineNo int, line []byte) error) error {
-	f, err := os.Open(path)
+func eachLine(ctx context.Context, path string, fn func(lineNo int, line []byte) error) error {
+	f, err := storage.Open(ctx, path)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", path, err)
 	}

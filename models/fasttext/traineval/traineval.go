@@ -21,6 +21,7 @@ import (
 	"github.com/winnowlabs/winnow/models/fasttext"
 	"github.com/winnowlabs/winnow/models/modeldir"
 	"github.com/winnowlabs/winnow/transforms/ftdata"
+	"github.com/winnowlabs/winnow/transforms/storage"
 )
 
 // Kind is the manifest kind of fastText model directories.
@@ -62,14 +63,14 @@ type dataset struct {
 
 // readDatasets loads the reports of dirs and checks that they agree on the
 // normalizer, which the model will record.
-func readDatasets(dirs []string) ([]dataset, modeldir.Normalizer, error) {
+func readDatasets(ctx context.Context, dirs []string) ([]dataset, modeldir.Normalizer, error) {
 	if len(dirs) == 0 {
 		return nil, modeldir.Normalizer{}, errors.New("no data directory given (-d DIR, written by `winnow to-fasttext`)")
 	}
 	var out []dataset
 	var norm modeldir.Normalizer
 	for i, d := range dirs {
-		r, err := ftdata.ReadReport(d)
+		r, err := ftdata.ReadReport(ctx, d)
 		if err != nil {
 			return nil, norm, err
 		}
@@ -99,7 +100,7 @@ func describe(n modeldir.Normalizer) string {
 // directory: model.bin and a manifest with the labels, normalizer, training
 // arguments and a fingerprint of the training data.
 func Train(ctx context.Context, o TrainOptions) (*modeldir.Manifest, error) {
-	sets, norm, err := readDatasets(o.Datasets)
+	sets, norm, err := readDatasets(ctx, o.Datasets)
 	if err != nil {
 		return nil, err
 	}
@@ -111,13 +112,13 @@ func Train(ctx context.Context, o TrainOptions) (*modeldir.Manifest, error) {
 	}
 	var files []string
 	for _, s := range sets {
-		p := filepath.Join(s.dir, ftdata.TrainName)
-		if _, err := os.Stat(p); err != nil {
-			return nil, fmt.Errorf("data directory %s has no %s: %w", s.dir, ftdata.TrainName, err)
+		p := storage.Join(s.dir, ftdata.TrainName)
+		if ok, err := storage.Exists(ctx, p); err != nil || !ok {
+			return nil, fmt.Errorf("data directory %s has no %s (%v)", s.dir, ftdata.TrainName, err)
 		}
 		files = append(files, p)
 	}
-	input, refs, fingerprint, cleanup, err := combine(files, o.Output)
+	input, refs, fingerprint, cleanup, err := combine(ctx, files, o.Output)
 	if err != nil {
 		return nil, err
 	}
@@ -155,11 +156,13 @@ func Train(ctx context.Context, o TrainOptions) (*modeldir.Manifest, error) {
 // combine returns a single training file: the only one, or a temporary
 // concatenation (in dir) of several, each ending with a newline so that
 // lines do not merge. It also hashes every file and the whole.
-func combine(files []string, dir string) (path string, refs []modeldir.DataRef, fingerprint string, cleanup func(), err error) {
+func combine(ctx context.Context, files []string, dir string) (path string, refs []modeldir.DataRef, fingerprint string, cleanup func(), err error) {
 	cleanup = func() {}
 	total := sha256.New()
 	var out *os.File
-	if len(files) > 1 {
+	// Training reads a local file at byte offsets: several files, or one on
+	// an object store, are copied into one local file first.
+	if len(files) > 1 || !storage.IsLocal(files[0]) {
 		out, err = os.CreateTemp(dir, ".train-combined-*.txt")
 		if err != nil {
 			return "", nil, "", cleanup, fmt.Errorf("concatenate training files: %w", err)
@@ -175,7 +178,7 @@ func combine(files []string, dir string) (path string, refs []modeldir.DataRef, 
 		copyTo = out
 	}
 	for _, f := range files {
-		ref, last, err := hashFile(f, total, copyTo)
+		ref, last, err := hashFile(ctx, f, total, copyTo)
 		if err != nil {
 			if out != nil {
 				out.Close()
@@ -203,8 +206,8 @@ func combine(files []string, dir string) (path string, refs []modeldir.DataRef, 
 
 // hashFile hashes path into its own digest and total, copying it to copyTo
 // when set, and returns its last byte.
-func hashFile(path string, total io.Writer, copyTo io.Writer) (modeldir.DataRef, byte, error) {
-	f, err := os.Open(path)
+func hashFile(ctx context.Context, path string, total io.Writer, copyTo io.Writer) (modeldir.DataRef, byte, error) {
+	f, err := storage.Open(ctx, path)
 	if err != nil {
 		return modeldir.DataRef{}, 0, fmt.Errorf("read training data: %w", err)
 	}
@@ -219,9 +222,11 @@ func hashFile(path string, total io.Writer, copyTo io.Writer) (modeldir.DataRef,
 	if err != nil {
 		return modeldir.DataRef{}, 0, fmt.Errorf("read training data %s: %w", path, err)
 	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		abs = path
+	abs := path
+	if storage.IsLocal(path) {
+		if a, err := filepath.Abs(path); err == nil {
+			abs = a
+		}
 	}
 	return modeldir.DataRef{Path: abs, Bytes: n, SHA256: hex.EncodeToString(h.Sum(nil))}, lw.last, nil
 }
