@@ -423,12 +423,11 @@ func Completed(ctx context.Context, task Task, fingerprint string) (Result, bool
 // worker pool and hands the outcomes to sink in input order.
 func (e *Engine) scan(ctx context.Context, task Task, fn func(*rows.Row) rowOutcome, sink func(i, line int64, raw []byte, o rowOutcome) error) error {
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	rd, err := shardio.Open(ctx, task.Input)
 	if err != nil {
+		cancel()
 		return err
 	}
-	defer rd.Close()
 
 	// Batches in flight are bounded; the done channel can hold all of them,
 	// so workers never block on a consumer that stopped early.
@@ -444,6 +443,17 @@ func (e *Engine) scan(ctx context.Context, task Task, fn func(*rows.Row) rowOutc
 		n, err := e.read(ctx, rd, task.Input, fn, slots, done)
 		readDone <- readResult{n, err}
 	}()
+	// On every return the reader goroutine is stopped and waited for before
+	// the reader is closed: a closed reader's decompressor goes back to a
+	// pool, and another shard must not share it with a goroutine still
+	// reading.
+	defer func() {
+		cancel()
+		if readDone != nil {
+			<-readDone
+		}
+		rd.Close()
+	}()
 
 	pending := map[int]*batch{}
 	next, total := 0, -1
@@ -451,10 +461,11 @@ func (e *Engine) scan(ctx context.Context, task Task, fn func(*rows.Row) rowOutc
 	for total < 0 || next < total {
 		select {
 		case r := <-readDone:
+			readDone = nil // received: nothing to wait for on return
 			if r.err != nil {
 				return r.err
 			}
-			total, readDone = r.batches, nil
+			total = r.batches
 			continue
 		case <-ctx.Done():
 			return ctx.Err()
@@ -517,6 +528,9 @@ func (e *Engine) read(ctx context.Context, rd *shardio.Reader, source string, fn
 	}
 	b := &batch{arena: getArena()}
 	for {
+		if err := ctx.Err(); err != nil {
+			return seq, err
+		}
 		line, err := rd.Next()
 		if err == io.EOF {
 			break
