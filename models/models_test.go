@@ -447,6 +447,13 @@ func TestScoring(t *testing.T) {
 	if _, err := NewScoring(nil, ""); err == nil {
 		t.Error("no labels accepted")
 	}
+	// A binary model whose positive label is not "pos" must name it.
+	if _, err := NewScoring([]string{"hq", "cc"}, ""); err == nil || !strings.Contains(err.Error(), "--positive-label") {
+		t.Errorf("binary hq/cc without a positive label: %v", err)
+	}
+	if s, err := NewScoring([]string{"hq", "cc"}, "hq"); err != nil || s.Mode != ScorePositive || s.Positive != 0 {
+		t.Errorf("hq/cc with hq positive: %+v %v", s, err)
+	}
 }
 
 // TestConcurrentPredict shares one classifier between goroutines.

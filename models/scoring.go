@@ -45,6 +45,9 @@ type Scoring struct {
 //   - with positive named, the probability of that label (which must exist);
 //   - with two labels of which one is "pos", the probability of "pos";
 //   - with labels that are all numbers (0, 1, ..., 5), the expected value;
+//   - with two other labels, an error: which one is positive must be named
+//     (the most probable label's probability, always at least 0.5, would
+//     rank texts by confidence, not quality);
 //   - otherwise the probability of the most probable label.
 func NewScoring(labels []string, positive string) (Scoring, error) {
 	if len(labels) == 0 {
@@ -62,6 +65,10 @@ func NewScoring(labels []string, positive string) (Scoring, error) {
 	}
 	if values, ok := numericLabels(labels); ok {
 		return Scoring{Mode: ScoreExpected, Values: values, Min: slices.Min(values), Max: slices.Max(values)}, nil
+	}
+	if len(labels) == 2 {
+		return Scoring{}, fmt.Errorf("the model is binary with labels %q and %q, neither %q: name the one to score with --positive-label (e.g. hq for DCLM's classifier)",
+			labels[0], labels[1], DefaultPositiveLabel)
 	}
 	return Scoring{Mode: ScoreTop, Min: 0, Max: 1}, nil
 }

@@ -144,7 +144,7 @@ grows; filter new shards with --threshold at the reported cut instead.
 ` + scoringHelp,
 		Example: `  winnow filter -i corpus/ -o filtered/ -m models/edu-ft --int-threshold 3
   winnow filter -i corpus/ -o filtered/ -m models/edu-ft --keep-fraction 0.1 --rejected-dir rejected/
-  winnow filter -i gs://b/crawl -o gs://b/filtered -m gs://b/models/dclm.bin --threshold 0.018 --incremental`,
+  winnow filter -i gs://b/crawl -o gs://b/filtered -m gs://b/models/dclm.bin --positive-label hq --threshold 0.018 --incremental`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.TextExpression = ex.text()

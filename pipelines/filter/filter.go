@@ -152,7 +152,10 @@ func run(ctx context.Context, command string, options any, o FilterOptions) (*Re
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p.layout.Dir, err)
 		}
-		if prev.Fingerprint == p.fingerprint {
+		// The same scoring and selection: a keep-fraction filter records
+		// the scoring's fingerprint, so its command and fraction must match
+		// too (a score run must not take the kept rows for its own).
+		if prev.Fingerprint == p.fingerprint && prev.Command == command && prev.KeepFraction == o.KeepFraction {
 			todo, kept = pending(p.files, previous, prev)
 			if len(todo) == 0 {
 				// Nothing new: the output is up to date.
@@ -390,7 +393,7 @@ func (p *plan) fractionStages(s beam.Scope, files []dataset.File) ([]beam.PColle
 		return nil, beam.PCollection{}, err
 	}
 	sel := shardmap.Plan{
-		Ops:    []rows.Spec{*mapstep.MustSpec(scoring.SelectFractionKind, scoring.FractionArgs{Field: p.score.Field, Seed: p.o.Seed})},
+		Ops:    []rows.Spec{*mapstep.MustSpec(scoring.SelectFractionKind, scoring.FractionArgs{Field: p.score.Field, Seed: p.o.Seed, Scoring: p.fingerprint})},
 		Policy: p.policy, Workers: p.o.Workers(),
 	}
 	// The selecting stage reads the cut from a file (see

@@ -280,6 +280,46 @@ func TestKeepFraction(t *testing.T) {
 	}
 }
 
+// A keep-fraction run resumes its selection only when the scored rows it
+// read are the same: scoring anew (here with every label's probability)
+// redoes the selection even though the cut is unchanged. A later score
+// --incremental into the same directory does not take the kept rows for
+// scored ones.
+func TestKeepFractionReRuns(t *testing.T) {
+	in, out := sampleCorpus(t, 4), filepath.Join(t.TempDir(), "out")
+	ctx := context.Background()
+	filter := func(allLabels bool) *Result {
+		t.Helper()
+		res, err := Filter(ctx, FilterOptions{
+			ScoreOptions: ScoreOptions{Common: common(out, in), Model: ModelOptions{Path: eduModel(t)}, AllLabels: allLabels},
+			KeepFraction: 0.5,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	filter(false)
+	res := filter(true)
+	kept := decodeRows(t, allRows(t, res.Dir))
+	if len(kept) == 0 || int64(len(kept)) != res.Report.Kept {
+		t.Fatalf("kept %d rows, report %d", len(kept), res.Report.Kept)
+	}
+	for _, row := range kept {
+		if scoresOf(t, row, "metadata.edu")["probs"] == nil {
+			t.Fatal("a kept row has no probabilities: the selection of the earlier scoring was resumed")
+		}
+	}
+	scored, err := Score(ctx, ScoreOptions{Common: common(out, in), Model: ModelOptions{Path: eduModel(t)}, AllLabels: true, Incremental: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := allRows(t, scored.Dir)
+	if scored.Report.Command != "score" || int64(len(rows)) != scored.Report.RowsIn || len(rows) != len(sampleRows(t)) {
+		t.Errorf("score --incremental after filter: command %s, %d rows written of %d", scored.Report.Command, len(rows), scored.Report.RowsIn)
+	}
+}
+
 // TestReportsBadRows: with --on-bad-row=skip a malformed row is counted per
 // shard and written with its reason beside the outputs.
 func TestReportsBadRows(t *testing.T) {

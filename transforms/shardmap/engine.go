@@ -58,8 +58,9 @@ type Result struct {
 	RowsIn  int64 `json:"rows_in"`
 	RowsOut int64 `json:"rows_out"`
 	BadRows int64 `json:"bad_rows"`
-	// Rejected counts rows written to Task.Rejected.
-	Rejected int64 `json:"rejected,omitempty"`
+	// Rejected counts rows written to Task.Rejected (whose JSON name,
+	// "rejected", holds the path).
+	Rejected int64 `json:"rows_rejected,omitempty"`
 	BytesIn  int64 `json:"bytes_in"`  // uncompressed input rows, newlines included
 	BytesOut int64 `json:"bytes_out"` // uncompressed output rows, newlines included
 	// Fingerprint identifies the work done; a marker only counts as done
@@ -393,8 +394,9 @@ func process(r *rows.Row, ops []rows.Op) rowOutcome {
 }
 
 // Completed returns the task's completion marker when the task is already
-// done with the same work (fingerprint, input path and size) and its output
-// exists. DoFns that do not run on the Engine use it to resume.
+// done with the same work (fingerprint, input path and size, rejected-rows
+// path) and its outputs exist. DoFns that do not run on the Engine use it to
+// resume.
 func Completed(ctx context.Context, task Task, fingerprint string) (Result, bool, error) {
 	if task.Marker == "" {
 		return Result{}, false, nil
@@ -408,11 +410,15 @@ func Completed(ctx context.Context, task Task, fingerprint string) (Result, bool
 		return Result{}, false, err
 	}
 	var done Result
-	if json.Unmarshal(b, &done) != nil || done.Fingerprint != fingerprint || done.Input != task.Input || done.InputSize != task.InputSize {
+	if json.Unmarshal(b, &done) != nil || done.Fingerprint != fingerprint || done.Input != task.Input ||
+		done.InputSize != task.InputSize || done.Task.Rejected != task.Rejected {
 		return Result{}, false, nil
 	}
-	if task.Output != "" {
-		if ok, err := storage.Exists(ctx, task.Output); err != nil || !ok {
+	for _, out := range []string{task.Output, task.Rejected} {
+		if out == "" {
+			continue
+		}
+		if ok, err := storage.Exists(ctx, out); err != nil || !ok {
 			return Result{}, false, err
 		}
 	}

@@ -212,6 +212,10 @@ type FractionArgs struct {
 	// Field.score.
 	Field string `json:"field"`
 	Seed  int64  `json:"seed"`
+	// Scoring is the fingerprint of the scoring that wrote the rows read:
+	// the cut alone does not tell two scorings apart, and a selection must
+	// be redone when its input rows changed.
+	Scoring string `json:"scoring"`
 }
 
 type fractionOp struct {

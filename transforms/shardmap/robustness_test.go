@@ -3,11 +3,13 @@ package shardmap
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/winnowlabs/winnow/transforms/rows"
 	"github.com/winnowlabs/winnow/transforms/shardio"
 )
 
@@ -70,4 +72,38 @@ func TestEarlyFailureLeavesConcurrentShardsIntact(t *testing.T) {
 	if len(failures) > 0 {
 		t.Errorf("%d good shards damaged, e.g. %s", len(failures), failures[0])
 	}
+}
+
+// A completed task is redone when its rejected rows now go elsewhere (or
+// somewhere at all), or when its rejected output is gone.
+func TestResumeChecksTheRejectedOutput(t *testing.T) {
+	ctx := context.Background()
+	in := writeInput(t, 100, nil)
+	dir := t.TempDir()
+	task := Task{Input: in, Output: filepath.Join(dir, "out.jsonl"), Marker: filepath.Join(dir, "_done", "out.json")}
+	w := Work{Ops: []rows.Op{evenOnly}, Fingerprint: "f1"}
+	run := func(want bool) Result {
+		t.Helper()
+		res, err := NewEngine(2).Run(ctx, task, w, Policy{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Resumed != want {
+			t.Fatalf("rejected %q: resumed %v, want %v", task.Rejected, res.Resumed, want)
+		}
+		return res
+	}
+	run(false)
+	run(true)
+	task.Rejected = filepath.Join(dir, "rej", "out.jsonl")
+	if res := run(false); res.Rejected != 50 {
+		t.Errorf("%d rows rejected, want 50", res.Rejected)
+	}
+	if res := run(true); res.Rejected != 50 || res.Task.Rejected != task.Rejected {
+		t.Errorf("resumed marker: %+v", res)
+	}
+	if err := os.Remove(task.Rejected); err != nil {
+		t.Fatal(err)
+	}
+	run(false)
 }
