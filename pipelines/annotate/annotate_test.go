@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/winnowlabs/winnow/internal/testutil/fakecloud"
 	"github.com/winnowlabs/winnow/internal/testutil/fakeopenai"
@@ -506,5 +507,47 @@ func TestFatalErrorStopsTheRun(t *testing.T) {
 	res, err := Run(ctx, o)
 	if err != nil || res.Summary.Ledger.Annotated != 16 {
 		t.Fatalf("with the right key: %v, %+v", err, res)
+	}
+}
+
+// A fatal answer while the shard's window of unwritten rows is full stops
+// the run with the server's reason instead of hanging: row 0 hangs until
+// its timeout while the next 1,299 rows are answered (filling the window
+// of 1,024), then its retry meets an exhausted quota.
+func TestFatalErrorWithAFullWindow(t *testing.T) {
+	rows := sampleRows(t)
+	dir := t.TempDir()
+	in, out, cacheDir := filepath.Join(dir, "in"), filepath.Join(dir, "out"), filepath.Join(dir, "cache")
+	lines := rawLines(rows)
+	shard := []string{lines[0]}
+	for i := 0; len(shard) < 1300; i++ {
+		shard = append(shard, lines[1+i%(len(lines)-1)])
+	}
+	writeShards(t, in, shard, len(shard))
+	o := testOptions("", in, out, cacheDir)
+	req := requestsOf(t, o, rows)
+	srv := fakeopenai.New(fakeopenai.Config{Fault: func(r *fakeopenai.ChatRequest, attempt int) fakeopenai.Fault {
+		if req.index[r.Prompt()] != 0 {
+			return fakeopenai.Fault{}
+		}
+		if attempt == 1 {
+			return fakeopenai.Fault{Kind: fakeopenai.Hang}
+		}
+		return fakeopenai.Fault{Kind: fakeopenai.InsufficientQuota}
+	}})
+	defer srv.Close()
+	o.BaseURL = srv.URL
+	done := make(chan error, 1)
+	go func() {
+		_, err := Run(context.Background(), o)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "quota") {
+			t.Errorf("err = %v, want the quota error", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("the run hangs after a fatal answer with a full window")
 	}
 }

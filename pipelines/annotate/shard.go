@@ -34,6 +34,11 @@ type shard struct {
 	errs   errorSink
 	window int64
 
+	// readMu guards the reader: the annotator's goroutine reads rows
+	// while the shard's own goroutine may close it (readerClosed).
+	readMu       sync.Mutex
+	readerClosed bool
+
 	mu       sync.Mutex
 	cond     *sync.Cond
 	pending  map[int64]*pendingRow
@@ -92,6 +97,36 @@ func (s *shard) close() {
 	s.errs.abort()
 }
 
+// closeReader closes rd once no row is being read from it; a later read
+// finds it closed and ends the rows.
+func (s *shard) closeReader(rd *shardio.Reader) {
+	s.readMu.Lock()
+	defer s.readMu.Unlock()
+	s.readerClosed = true
+	rd.Close()
+}
+
+// readRow reads the next row unless the reader was closed (io.EOF then).
+func (s *shard) readRow(rd *shardio.Reader) (line []byte, lineNo, offset int64, err error) {
+	s.readMu.Lock()
+	defer s.readMu.Unlock()
+	if s.readerClosed {
+		return nil, 0, 0, io.EOF
+	}
+	line, err = rd.Next()
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	return bytes.Clone(line), rd.Line(), rd.BytesRead(), nil
+}
+
+// fail records the shard's first failure and stops it.
+func (s *shard) fail(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failLocked(err)
+}
+
 // failLocked records the shard's first failure and stops it.
 func (s *shard) failLocked(err error) {
 	if s.err == nil {
@@ -105,12 +140,12 @@ func (s *shard) failLocked(err error) {
 func (s *shard) rows(rd *shardio.Reader) iter.Seq[annotate.Row] {
 	return func(yield func(annotate.Row) bool) {
 		for {
-			line, err := rd.Next()
+			line, lineNo, offset, err := s.readRow(rd)
 			if err == io.EOF {
 				return
 			}
 			var text string
-			p := &pendingRow{raw: bytes.Clone(line), line: rd.Line(), offset: rd.BytesRead()}
+			p := &pendingRow{raw: line, line: lineNo, offset: offset}
 			if err == nil {
 				text, p.bad = s.w.textOf(p, s.task.Input)
 			}

@@ -205,7 +205,7 @@ func (w *worker) annotateShard(ctx context.Context, task shardmap.Task) (shardOu
 	if err != nil {
 		return out, err
 	}
-	defer rd.Close()
+	defer s.closeReader(rd)
 	if w.cfg.Batch {
 		state, err := w.batchState(task)
 		if err != nil {
@@ -217,6 +217,12 @@ func (w *worker) annotateShard(ctx context.Context, task shardmap.Task) (shardOu
 		return s.finish(out, err)
 	}
 	out.Spent, err = w.ann.Annotate(s.ctx, s.rows(rd), s.emit)
+	if err != nil {
+		// The annotator stopped (a fatal answer, a cache failure, ...) and
+		// may have returned before its reader did: stopping the shard wakes
+		// a reader waiting for room in the window.
+		s.fail(err)
+	}
 	return s.finish(out, err)
 }
 

@@ -276,7 +276,9 @@ func (a *Annotator) Request(text string) *llm.Request {
 // calls emit once per row, from the calling goroutine, as rows finish. It
 // returns the call's statistics. A non-nil error (a fatal server answer, a
 // cache write failure, too many failures in a row, ctx done) means some rows
-// were not emitted: the caller must not commit the shard.
+// were not emitted: the caller must not commit the shard. Annotate then
+// returns without waiting for rows to end (it may be blocked, e.g. on a
+// window of rows not yet emitted); the caller stops it.
 func (a *Annotator) Annotate(ctx context.Context, rows iter.Seq[Row], emit func(Result)) (Stats, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -288,7 +290,17 @@ func (a *Annotator) Annotate(ctx context.Context, rows iter.Seq[Row], emit func(
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for row := range jobs {
+			for {
+				var row Row
+				select {
+				case r, ok := <-jobs:
+					if !ok {
+						return
+					}
+					row = r
+				case <-ctx.Done():
+					return
+				}
 				res, err := a.annotateRow(ctx, row, &call)
 				if err != nil {
 					cancel(err)
