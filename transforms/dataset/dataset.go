@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/winnowlabs/winnow/transforms/shardio"
@@ -80,11 +81,19 @@ func Discover(ctx context.Context, inputs []string, opts Options) ([]File, error
 		all = append(all, files...)
 	}
 	seen := map[string]bool{}
+	// Output, marker and bad-row names drop the input's extension: two
+	// shards of one input differing only by it would write the same files.
+	stems := map[[2]string]string{}
 	for _, f := range all {
 		if seen[f.Path] {
 			return nil, fmt.Errorf("%s is given twice among the inputs", f.Path)
 		}
 		seen[f.Path] = true
+		stem := [2]string{strconv.Itoa(f.Input), shardio.StripExt(f.Rel)}
+		if other, ok := stems[stem]; ok {
+			return nil, fmt.Errorf("%s and %s differ only by their extension, so their outputs would have the same name: rename or move one of them", other, f.Path)
+		}
+		stems[stem] = f.Path
 	}
 	return all, nil
 }

@@ -59,6 +59,17 @@ func TestDiscoverRejectsMixedLayoutsAndEmptyInputs(t *testing.T) {
 	}
 	if _, err := Discover(context.Background(), []string{filepath.Join(empty, "missing")}, Options{}); err == nil || !strings.Contains(err.Error(), "no such file") {
 		t.Fatalf("missing: %v", err)
+	}	// Shards whose names differ only by the extension would share outputs;
+	// the same name in two inputs is fine (outputs are prefixed by input).
+	twins := t.TempDir()
+	touch(t, twins, "part-0.jsonl", "part-0.jsonl.gz")
+	if _, err := Discover(context.Background(), []string{twins}, Options{}); err == nil || !strings.Contains(err.Error(), "differ only by their extension") {
+		t.Fatalf("twins: %v", err)
+	}
+	other := t.TempDir()
+	touch(t, other, "part-0.parquet")
+	if _, err := Discover(context.Background(), []string{filepath.Join(twins, "part-0.jsonl"), other}, Options{}); err != nil {
+		t.Fatalf("same name in two inputs: %v", err)
 	}
 }
 

@@ -2,6 +2,7 @@ package llm
 
 import (
 	"encoding/json"
+	"math"
 	"net/http"
 	"testing"
 	"time"
@@ -131,6 +132,12 @@ func TestRetryAfter(t *testing.T) {
 		{http.Header{"Retry-After": {"-1"}}, 0},
 		{http.Header{"Retry-After-Ms": {"250"}, "Retry-After": {"9"}}, 250 * time.Millisecond},
 		{http.Header{}, 0},
+		// Absurd values saturate (and are then capped by the caller)
+		// instead of overflowing into negative waits.
+		{http.Header{"Retry-After": {"1e10"}}, time.Duration(math.MaxInt64)},
+		{http.Header{"Retry-After": {"Inf"}}, time.Duration(math.MaxInt64)},
+		{http.Header{"Retry-After-Ms": {"1e300"}}, time.Duration(math.MaxInt64)},
+		{http.Header{"Retry-After": {"NaN"}}, 0},
 	} {
 		if got := RetryAfter(c.header, now); got != c.want {
 			t.Errorf("RetryAfter(%v) = %v, want %v", c.header, got, c.want)

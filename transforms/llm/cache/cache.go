@@ -153,9 +153,16 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	s := &Store{dir: dir, opts: opts, answers: map[string]Entry{}, failures: map[string]Entry{}}
 	s.cond = sync.NewCond(&s.wmu)
-	names, err := filepath.Glob(filepath.Join(dir, "*"+segmentExt))
-	if err != nil {
+	// Listed, not globbed: the directory's own name may hold [, * or ?.
+	entries, err := os.ReadDir(dir)
+	if err != nil && !(opts.ReadOnly && errors.Is(err, os.ErrNotExist)) {
 		return nil, fmt.Errorf("list cache segments: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), segmentExt) {
+			names = append(names, filepath.Join(dir, e.Name()))
+		}
 	}
 	sort.Strings(names)
 	for _, name := range names {

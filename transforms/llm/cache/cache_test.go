@@ -205,3 +205,20 @@ func BenchmarkPutSync(b *testing.B) {
 		}
 	})
 }
+
+// A cache directory whose name holds glob characters is read back.
+func TestDirectoryNameWithGlobCharacters(t *testing.T) {
+	for _, name := range []string{"cache[1]", "cache[x", "c*?"} {
+		dir := filepath.Join(t.TempDir(), name)
+		s := open(t, dir)
+		if err := s.Put(answer("k", "an answer")); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if e, ok := open(t, dir).Answer("k"); !ok || e.Content != "an answer" {
+			t.Errorf("%s: reopened answer %+v %v", name, e, ok)
+		}
+	}
+}
