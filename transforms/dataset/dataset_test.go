@@ -59,7 +59,7 @@ func TestDiscoverRejectsMixedLayoutsAndEmptyInputs(t *testing.T) {
 	}
 	if _, err := Discover(context.Background(), []string{filepath.Join(empty, "missing")}, Options{}); err == nil || !strings.Contains(err.Error(), "no such file") {
 		t.Fatalf("missing: %v", err)
-	}	// Shards whose names differ only by the extension would share outputs;
+	} // Shards whose names differ only by the extension would share outputs;
 	// the same name in two inputs is fine (outputs are prefixed by input).
 	twins := t.TempDir()
 	touch(t, twins, "part-0.jsonl", "part-0.jsonl.gz")
