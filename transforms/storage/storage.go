@@ -197,7 +197,11 @@ func WriteFile(ctx context.Context, p string, data []byte) error {
 		_ = Remove(ctx, tmp)
 		return fmt.Errorf("write %s: %w", tmp, err)
 	}
-	return Rename(ctx, tmp, p)
+	if err := Rename(ctx, tmp, p); err != nil {
+		_ = Remove(context.WithoutCancel(ctx), tmp)
+		return err
+	}
+	return nil
 }
 
 // TempPrefix starts the names of files being written; listings of datasets
