@@ -551,3 +551,43 @@ func TestFatalErrorWithAFullWindow(t *testing.T) {
 		t.Fatal("the run hangs after a fatal answer with a full window")
 	}
 }
+
+// A --retry-errors run that cannot finish the shards it re-opens (here the
+// budget allows no request) leaves their earlier outputs in place.
+func TestRetryErrorsOverBudgetKeepsOutputs(t *testing.T) {
+	ctx := context.Background()
+	rows := sampleRows(t)
+	dir := t.TempDir()
+	in, out, cacheDir := filepath.Join(dir, "in"), filepath.Join(dir, "out"), filepath.Join(dir, "cache")
+	writeShards(t, in, rawLines(rows), 12)
+	o := testOptions("", in, out, cacheDir)
+	req := requestsOf(t, o, rows)
+	srv := fakeopenai.New(fakeopenai.Config{Fault: func(r *fakeopenai.ChatRequest, attempt int) fakeopenai.Fault {
+		if req.index[r.Prompt()]%4 == 0 {
+			return fakeopenai.Fault{Kind: fakeopenai.Unparseable}
+		}
+		return fakeopenai.Fault{}
+	}})
+	defer srv.Close()
+	o.BaseURL = srv.URL
+	if _, err := Run(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := filepath.Glob(filepath.Join(out, "train", "*.jsonl.zst"))
+	if len(before) == 0 {
+		t.Fatal("no output")
+	}
+	o.RetryErrors, o.MaxBudget = true, 1e-9
+	res, err := Run(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Incomplete == 0 {
+		t.Errorf("the re-opened shards were finished without a budget")
+	}
+	for _, f := range before {
+		if _, err := os.Stat(f); err != nil {
+			t.Errorf("an earlier output was removed: %v", err)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
@@ -149,7 +150,16 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := mapstep.PruneStale(ctx, previous, m); err != nil {
+	// A shard this run re-opened (--retry-errors) and could not finish
+	// keeps its earlier output, which its marker still vouches for.
+	current := *m
+	current.Outputs = slices.Clone(m.Outputs)
+	for _, t := range layout.Tasks(files) {
+		if _, done, err := shardmap.Completed(ctx, t, cfg.Fingerprint); err == nil && done {
+			current.Outputs = append(current.Outputs, shardmap.OutputFile{Path: t.Output})
+		}
+	}
+	if err := mapstep.PruneStale(ctx, previous, &current); err != nil {
 		return nil, err
 	}
 	// Every shard not committed is missing from the manifest.
