@@ -156,7 +156,7 @@ func run(ctx context.Context, command string, options any, o FilterOptions) (*Re
 		// the scoring's fingerprint, so its command and fraction must match
 		// too (a score run must not take the kept rows for its own).
 		if prev.Fingerprint == p.fingerprint && prev.Command == command && prev.KeepFraction == o.KeepFraction {
-			todo, kept = pending(p.files, previous, prev)
+			todo, kept = pending(p.files, p.layout, previous, prev)
 			if len(todo) == 0 {
 				// Nothing new: the output is up to date.
 				return &Result{Result: &mapstep.Result{Manifest: previous}, Dir: p.layout.Dir, Report: prev}, nil
@@ -212,10 +212,26 @@ func run(ctx context.Context, command string, options any, o FilterOptions) (*Re
 	if err != nil {
 		return nil, err
 	}
-	if !o.Incremental {
-		if err := mapstep.PruneStale(ctx, previous, m); err != nil {
-			return nil, err
+	stale := previous
+	if o.Incremental && previous != nil {
+		// Outputs of inputs no longer given stay (the corpus may have
+		// moved them on); outputs of current inputs under another name
+		// (inputs given in another order) go.
+		current := map[string]bool{}
+		for _, f := range p.files {
+			current[f.Path] = true
 		}
+		prev := *previous
+		prev.Outputs = nil
+		for _, out := range previous.Outputs {
+			if current[out.Input] {
+				prev.Outputs = append(prev.Outputs, out)
+			}
+		}
+		stale = &prev
+	}
+	if err := mapstep.PruneStale(ctx, stale, m); err != nil {
+		return nil, err
 	}
 	return &Result{Result: &mapstep.Result{Manifest: m, Counters: counters}, Dir: p.layout.Dir, Report: report}, nil
 }
@@ -408,8 +424,9 @@ func (p *plan) fractionStages(s beam.Scope, files []dataset.File) ([]beam.PColle
 
 // pending returns the files an incremental run still has to do, and the
 // reports of the shards an earlier run of the same work completed (whose
-// input is unchanged and still present).
-func pending(files []dataset.File, previous *shardmap.Manifest, prev *Report) ([]dataset.File, []ShardReport) {
+// input is unchanged and still present, and whose output has the name this
+// run gives it: reordered -i inputs rename outputs).
+func pending(files []dataset.File, layout dataset.Layout, previous *shardmap.Manifest, prev *Report) ([]dataset.File, []ShardReport) {
 	sizes := map[string]int64{}
 	for _, in := range previous.Inputs {
 		sizes[in.Path] = in.Bytes
@@ -421,7 +438,7 @@ func pending(files []dataset.File, previous *shardmap.Manifest, prev *Report) ([
 	var todo []dataset.File
 	var kept []ShardReport
 	for _, f := range files {
-		if sh, ok := done[f.Path]; ok && sizes[f.Path] == f.Size {
+		if sh, ok := done[f.Path]; ok && sizes[f.Path] == f.Size && sh.Output == layout.Output(f) {
 			kept = append(kept, sh)
 			continue
 		}

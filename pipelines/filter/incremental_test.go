@@ -188,3 +188,36 @@ func TestGCSEndToEnd(t *testing.T) {
 		t.Error("the fake GCS served nothing")
 	}
 }
+
+// Outputs of several inputs are named by the input's position: an
+// incremental run with the inputs in another order redoes the shards whose
+// output names changed instead of keeping (and overwriting) the old ones.
+func TestIncrementalWithReorderedInputs(t *testing.T) {
+	rows := sampleRows(t)
+	a, b := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
+	writeShard(t, filepath.Join(a, "x.jsonl.zst"), rows[:200])
+	writeShard(t, filepath.Join(b, "y.jsonl.zst"), rows[200:400])
+	out := filepath.Join(t.TempDir(), "scored")
+	score := func(inputs ...string) *Result {
+		t.Helper()
+		res, err := Score(context.Background(), ScoreOptions{Common: common(out, inputs...), Model: ModelOptions{Path: eduModel(t)}, Incremental: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	score(a, b)
+	writeShard(t, filepath.Join(a, "y.jsonl.zst"), rows[400:600]) // a new shard of a named like b's
+	res := score(b, a)
+	got := map[string]bool{}
+	for _, row := range decodeRows(t, allRows(t, res.Dir)) {
+		id := row["id"].(string)
+		if got[id] {
+			t.Errorf("row %s is twice in the output", id)
+		}
+		got[id] = true
+	}
+	if len(got) != 600 || len(res.Report.Shards) != 3 {
+		t.Errorf("%d distinct rows in %d shards, want 600 in 3", len(got), len(res.Report.Shards))
+	}
+}
