@@ -260,7 +260,17 @@ func Exists(ctx context.Context, p string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	matches, err := fsys.List(ctx, p)
+	// Object stores answer by listing a glob: a name with glob characters
+	// of its own is looked for among its directory's files.
+	pattern := p
+	if HasGlob(p) {
+		dir := Dir(p)
+		if HasGlob(dir) {
+			return false, fmt.Errorf("%s: directories whose names hold *, ? or [ are not supported on %s://", p, Scheme(p))
+		}
+		pattern = dir + "/*"
+	}
+	matches, err := fsys.List(ctx, pattern)
 	if err != nil {
 		return false, fmt.Errorf("list %s: %w", p, err)
 	}
