@@ -221,7 +221,7 @@ func (w *worker) annotateShard(ctx context.Context, task shardmap.Task) (shardOu
 		// The annotator stopped (a fatal answer, a cache failure, ...) and
 		// may have returned before its reader did: stopping the shard wakes
 		// a reader waiting for room in the window.
-		s.fail(err)
+		s.fail(fmt.Errorf("%s: %w", task.Input, err))
 	}
 	return s.finish(out, err)
 }
