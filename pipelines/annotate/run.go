@@ -151,12 +151,22 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	// A shard this run re-opened (--retry-errors) and could not finish
-	// keeps its earlier output, which its marker still vouches for.
+	// keeps its earlier output, which its marker still vouches for; only
+	// the markers of shards missing from the manifest are read again.
 	current := *m
-	current.Outputs = slices.Clone(m.Outputs)
-	for _, t := range layout.Tasks(files) {
-		if _, done, err := shardmap.Completed(ctx, t, cfg.Fingerprint); err == nil && done {
-			current.Outputs = append(current.Outputs, shardmap.OutputFile{Path: t.Output})
+	if previous != nil {
+		current.Outputs = slices.Clone(m.Outputs)
+		committed := map[string]bool{}
+		for _, out := range m.Outputs {
+			committed[out.Path] = true
+		}
+		for _, t := range layout.Tasks(files) {
+			if committed[t.Output] {
+				continue
+			}
+			if _, done, err := shardmap.Completed(ctx, t, cfg.Fingerprint); err == nil && done {
+				current.Outputs = append(current.Outputs, shardmap.OutputFile{Path: t.Output})
+			}
 		}
 	}
 	if err := mapstep.PruneStale(ctx, previous, &current); err != nil {

@@ -329,12 +329,8 @@ func (s *shard) finish(out shardOutcome, err error) (shardOutcome, error) {
 	// killed between the commits below, the shard must not look done with
 	// the new output beside the old errors.
 	if s.task.Marker != "" {
-		if ok, err := storage.Exists(s.ctx, s.task.Marker); err != nil {
+		if err := storage.RemoveIfExists(s.ctx, s.task.Marker); err != nil {
 			return out, err
-		} else if ok {
-			if err := storage.Remove(s.ctx, s.task.Marker); err != nil {
-				return out, err
-			}
 		}
 	}
 	if err := s.out.Commit(); err != nil {

@@ -32,14 +32,8 @@ func PruneStale(ctx context.Context, previous, current *shardmap.Manifest) error
 		if keep[o.Path] {
 			continue
 		}
-		ok, err := storage.Exists(ctx, o.Path)
-		if err != nil {
+		if err := storage.RemoveIfExists(ctx, o.Path); err != nil {
 			return err
-		}
-		if ok {
-			if err := storage.Remove(ctx, o.Path); err != nil {
-				return err
-			}
 		}
 	}
 	return nil

@@ -137,7 +137,7 @@ func ToFastText(ctx context.Context, o FastTextOptions) (*FastTextResult, error)
 		return nil, err
 	}
 	// Until the new report is written, the directory is visibly unfinished.
-	if err := removeIfExists(ctx, storage.Join(out, ftdata.ReportName)); err != nil {
+	if err := storage.RemoveIfExists(ctx, storage.Join(out, ftdata.ReportName)); err != nil {
 		return nil, err
 	}
 
@@ -334,7 +334,7 @@ func (f *writeFastTextFn) ProcessElement(ctx context.Context, _ int, results fun
 		parts := bySplit[sf.split]
 		if len(parts) == 0 {
 			// An earlier run's file of a split this input lacks.
-			if err := removeIfExists(ctx, path); err != nil {
+			if err := storage.RemoveIfExists(ctx, path); err != nil {
 				return err
 			}
 			continue
@@ -452,14 +452,6 @@ func countLabels(counts *ftdata.SplitCounts, line []byte) {
 		}
 		line = line[end+1:]
 	}
-}
-
-func removeIfExists(ctx context.Context, path string) error {
-	ok, err := storage.Exists(ctx, path)
-	if err != nil || !ok {
-		return err
-	}
-	return storage.Remove(ctx, path)
 }
 
 // removeTree deletes dir and everything below it.

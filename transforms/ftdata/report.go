@@ -48,16 +48,12 @@ type Report struct {
 // store (gs://, s3://).
 func ReadReport(ctx context.Context, dir string) (*Report, error) {
 	p := storage.Join(dir, ReportName)
-	ok, err := storage.Exists(ctx, p)
+	b, ok, err := storage.ReadFileIfExists(ctx, p)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", p, err)
 	}
 	if !ok {
 		return nil, fmt.Errorf("%s is not a fastText data directory (no %s; make one with `winnow to-fasttext`)", dir, ReportName)
-	}
-	b, err := storage.ReadFile(ctx, p)
-	if err != nil {
-		return nil, err
 	}
 	var r Report
 	if err := json.Unmarshal(b, &r); err != nil {

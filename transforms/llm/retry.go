@@ -144,9 +144,6 @@ func RetryAfter(h http.Header, now time.Time) time.Duration {
 		return 0
 	}
 	if s, err := strconv.ParseFloat(v, 64); err == nil {
-		if s <= 0 || math.IsNaN(s) {
-			return 0
-		}
 		return duration(s, time.Second)
 	}
 	if t, err := http.ParseTime(v); err == nil {

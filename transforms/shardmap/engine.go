@@ -401,12 +401,8 @@ func Completed(ctx context.Context, task Task, fingerprint string) (Result, bool
 	if task.Marker == "" {
 		return Result{}, false, nil
 	}
-	ok, err := storage.Exists(ctx, task.Marker)
+	b, ok, err := storage.ReadFileIfExists(ctx, task.Marker)
 	if err != nil || !ok {
-		return Result{}, false, err
-	}
-	b, err := storage.ReadFile(ctx, task.Marker)
-	if err != nil {
 		return Result{}, false, err
 	}
 	var done Result

@@ -117,16 +117,12 @@ func (m *Manifest) Write(ctx context.Context, dir string) error {
 // ReadManifest loads dir's manifest.
 func ReadManifest(ctx context.Context, dir string) (*Manifest, error) {
 	p := storage.Join(dir, ManifestName)
-	ok, err := storage.Exists(ctx, p)
+	b, ok, err := storage.ReadFileIfExists(ctx, p)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
 		return nil, fmt.Errorf("%s: %w", dir, ErrNoManifest)
-	}
-	b, err := storage.ReadFile(ctx, p)
-	if err != nil {
-		return nil, err
 	}
 	var m Manifest
 	if err := json.Unmarshal(b, &m); err != nil {

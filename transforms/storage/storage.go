@@ -180,6 +180,16 @@ func ReadFile(ctx context.Context, p string) ([]byte, error) {
 	return b, nil
 }
 
+// ReadFileIfExists returns the contents of p, or ok false when p does not
+// exist.
+func ReadFileIfExists(ctx context.Context, p string) (data []byte, ok bool, err error) {
+	if ok, err = Exists(ctx, p); err != nil || !ok {
+		return nil, false, err
+	}
+	data, err = ReadFile(ctx, p)
+	return data, err == nil, err
+}
+
 // WriteFile writes data to p atomically: under a temporary name in the same
 // directory, then renamed into place.
 func WriteFile(ctx context.Context, p string, data []byte) error {
@@ -316,6 +326,15 @@ func Remove(ctx context.Context, p string) error {
 		return fmt.Errorf("remove %s: %w", p, err)
 	}
 	return nil
+}
+
+// RemoveIfExists deletes p when it exists.
+func RemoveIfExists(ctx context.Context, p string) error {
+	ok, err := Exists(ctx, p)
+	if err != nil || !ok {
+		return err
+	}
+	return Remove(ctx, p)
 }
 
 // Rename moves from to to, replacing to. Filesystems without rename copy and

@@ -498,12 +498,12 @@ const stateVersion = 1
 // LoadState reads a state file, local or on an object store (gs://, s3://);
 // a missing file is an empty state.
 func LoadState(ctx context.Context, path string) (*State, error) {
-	data, err := readState(ctx, path)
-	if errors.Is(err, os.ErrNotExist) {
-		return &State{Version: stateVersion}, nil
-	}
+	data, ok, err := storage.ReadFileIfExists(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("batch: read state: %w", err)
+	}
+	if !ok {
+		return &State{Version: stateVersion}, nil
 	}
 	var st State
 	if err := json.Unmarshal(data, &st); err != nil {
@@ -513,20 +513,6 @@ func LoadState(ctx context.Context, path string) (*State, error) {
 		return nil, fmt.Errorf("batch: state file %s has version %d, want %d", path, st.Version, stateVersion)
 	}
 	return &st, nil
-}
-
-func readState(ctx context.Context, path string) ([]byte, error) {
-	if storage.IsLocal(path) {
-		return os.ReadFile(path)
-	}
-	ok, err := storage.Exists(ctx, path)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, os.ErrNotExist
-	}
-	return storage.ReadFile(ctx, path)
 }
 
 // Pending reports whether the state has batches not joined yet.
