@@ -15,6 +15,7 @@ import (
 
 	"github.com/winnowlabs/winnow/models/fasttext"
 	"github.com/winnowlabs/winnow/models/modeldir"
+	"github.com/winnowlabs/winnow/transforms/normalize"
 	"github.com/winnowlabs/winnow/transforms/storage"
 )
 
@@ -27,7 +28,7 @@ type LoadOptions struct {
 	// directory or file).
 	Name string
 	// Normalizer names the normalizer of a model without a manifest
-	// (default Newlines). For a model directory it may only repeat the
+	// (default normalize.Newlines). For a model directory it may only repeat the
 	// manifest's.
 	Normalizer string
 	// Tokenizer is the tokenizer.json of tokenizer-based normalizers; for a
@@ -53,7 +54,7 @@ const fastTextMagic = 793712314
 //   - a directory without one holding model.bin or model.ftz, or a file
 //     starting with fastText's magic number, is an external fastText
 //     model (e.g. lid.176.ftz, DCLM's or Ultra-FineWeb's classifiers),
-//     normalized with opts.Normalizer (default Newlines).
+//     normalized with opts.Normalizer (default normalize.Newlines).
 //
 // Model2Vec and encoder-head directories are recognised and reported as not
 // supported by this build.
@@ -62,7 +63,7 @@ func Load(ctx context.Context, path string, opts LoadOptions) (Classifier, error
 	if err != nil {
 		return nil, err
 	}
-	var want *modeldir.Normalizer
+	var want *normalize.Spec
 	if man != nil {
 		if man.Kind != KindFastText {
 			return nil, fmt.Errorf("model %s is of kind %q; this build loads fastText models only", path, man.Kind)
@@ -89,7 +90,7 @@ func Load(ctx context.Context, path string, opts LoadOptions) (Classifier, error
 	}
 	info := &Info{
 		Kind: KindFastText, Name: name, Path: file, SHA256: sum,
-		Labels: fastTextLabels(m), Normalizer: Describe(norm), Manifest: man,
+		Labels: fastTextLabels(m), Normalizer: normalize.Describe(norm), Manifest: man,
 	}
 	if info.Scoring, err = NewScoring(info.Labels, opts.PositiveLabel); err != nil {
 		return nil, fmt.Errorf("model %s: %w", path, err)
