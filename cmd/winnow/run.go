@@ -11,11 +11,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/winnowlabs/winnow/models"
 	"github.com/winnowlabs/winnow/models/fasttext"
-	"github.com/winnowlabs/winnow/models/fasttext/traineval"
 	"github.com/winnowlabs/winnow/pipelines/filter"
 	"github.com/winnowlabs/winnow/pipelines/mapstep"
 	"github.com/winnowlabs/winnow/pipelines/prepare"
+	"github.com/winnowlabs/winnow/pipelines/train"
 	"github.com/winnowlabs/winnow/transforms/dataset"
 	"github.com/winnowlabs/winnow/transforms/rows"
 	"github.com/winnowlabs/winnow/transforms/shardio"
@@ -38,7 +39,7 @@ type runOptions struct {
 }
 
 func newRunCmd() *cobra.Command {
-	o := runOptions{ft: traineval.DefaultArgs()}
+	o := runOptions{ft: fasttext.ClassifierArgs()}
 	o.ft.Dim, o.ft.Epoch, o.ft.LR, o.ft.WordNgrams, o.ft.MinCount, o.ft.Bucket = 64, 25, 1.0, 2, 1, 500_000
 	cmd := &cobra.Command{
 		Use:   "run [-i DATASET] [-w WORK_DIR]",
@@ -132,7 +133,7 @@ func runJob(ctx context.Context, w io.Writer, o runOptions) error {
 	if o.ft.Thread <= 0 {
 		o.ft.Thread = runtime.GOMAXPROCS(0)
 	}
-	man, err := traineval.Train(ctx, traineval.TrainOptions{Datasets: []string{dir("fasttext")}, Output: dir("model"), Args: o.ft})
+	man, err := train.Train(ctx, train.Options{Kind: models.KindFastText, Datasets: []string{dir("fasttext")}, Output: dir("model"), FastText: train.FastTextOptions{Args: o.ft}})
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
@@ -140,7 +141,7 @@ func runJob(ctx context.Context, w io.Writer, o runOptions) error {
 		dir("model"), time.Since(t).Round(time.Millisecond), man.Labels, o.ft.Dim, o.ft.Epoch, o.ft.WordNgrams)
 
 	step(6, "evaluate")
-	res, err := traineval.Evaluate(ctx, traineval.EvalOptions{Datasets: []string{dir("fasttext")}, ModelDir: dir("model")})
+	res, err := train.Evaluate(ctx, train.EvalOptions{Datasets: []string{dir("fasttext")}, ModelDir: dir("model")})
 	if err != nil {
 		return fmt.Errorf("evaluate: %w", err)
 	}

@@ -129,6 +129,18 @@ func DefaultArgs() Args {
 	}
 }
 
+// ClassifierArgs returns bonepick's train-fasttext defaults, winnow's
+// defaults for quality classifiers: dim 256, lr 0.1, wordNgrams 3,
+// minCount 5, epoch 3, bucket 2,000,000, ws 5, neg 5, loss softmax, seed
+// 42, no character n-grams, one thread per CPU.
+func ClassifierArgs() Args {
+	a := DefaultArgs()
+	a.Dim, a.LR, a.WordNgrams, a.MinCount, a.Epoch = 256, 0.1, 3, 5, 3
+	a.Bucket, a.WS, a.Neg, a.Loss, a.Seed = 2000000, 5, 5, LossSoftmax, 42
+	a.Thread = runtime.NumCPU()
+	return a
+}
+
 // Validate reports the first unusable setting.
 func (a *Args) Validate() error {
 	switch {

@@ -30,21 +30,55 @@ type DataRef struct {
 
 // Manifest describes a trained model.
 type Manifest struct {
-	// Kind is the model family: "fasttext", "model2vec", ...
+	// Kind is the model family: "fasttext", "model2vec", "contrastive", ...
 	Kind string `json:"kind"`
-	// File is the model file's name inside the directory.
-	File       string         `json:"file"`
-	Labels     []string       `json:"labels"`
+	// File is the main model file's name inside the directory.
+	File string `json:"file"`
+	// Files, when set, lists every file the model consists of (File among
+	// them), relative to the directory; the model's version hashes them all.
+	Files []string `json:"files,omitempty"`
+	// Task is what the model predicts: TaskClassification (the default when
+	// empty), TaskRegression or TaskRanking.
+	Task string `json:"task,omitempty"`
+	// Labels are a classifier's labels in output order.
+	Labels []string `json:"labels"`
+	// Range is the [min, max] of a regressor's training targets, which its
+	// rounded int_score is clipped to.
+	Range *[2]float64 `json:"range,omitempty"`
+	// Normalizer is applied to a text before the model sees it.
 	Normalizer normalize.Spec `json:"normalizer"`
+	// TokenizerHash is the SHA-256 of the tokenizer.json the model embeds
+	// text with (Model2Vec, encoders), which inference checks.
+	TokenizerHash string `json:"tokenizer_hash,omitempty"`
+	// Base is the pretrained model that training started from, if any.
+	Base *BaseRef `json:"base,omitempty"`
 	// TrainingArgs are the training hyper-parameters as the trainer names them.
 	TrainingArgs map[string]any `json:"training_args,omitempty"`
 	// TrainingData lists the inputs; Fingerprint is a SHA-256 over them.
 	TrainingData []DataRef `json:"training_data,omitempty"`
 	Fingerprint  string    `json:"training_data_fingerprint,omitempty"`
+	// Backend is where training ran: "native" (plain Go) or a GoMLX backend
+	// ("go", "xla:cuda", ...).
+	Backend string `json:"backend,omitempty"`
 	// Metrics holds evaluation results keyed by split name.
 	Metrics     map[string]any `json:"metrics,omitempty"`
 	CodeVersion string         `json:"code_version"`
 	CreatedAt   time.Time      `json:"created_at"`
+}
+
+// Tasks a model may have.
+const (
+	TaskClassification = "classification"
+	TaskRegression     = "regression"
+	TaskRanking        = "ranking"
+)
+
+// BaseRef identifies a pretrained base model.
+type BaseRef struct {
+	// Path is where it was read from, as given.
+	Path string `json:"path"`
+	// SHA256 is a hash over its files.
+	SHA256 string `json:"sha256"`
 }
 
 // ErrNoManifest is returned by Read when the directory has no manifest.

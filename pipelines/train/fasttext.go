@@ -1,8 +1,4 @@
-// Package traineval trains fastText classifiers on the data directories
-// written by `winnow to-fasttext` and evaluates them, keeping the model, its
-// manifest and its evaluation results together in a model directory (the
-// work of `winnow train-fasttext` and `winnow eval-fasttext`).
-package traineval
+package train
 
 import (
 	"context"
@@ -13,11 +9,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
 
 	"github.com/winnowlabs/winnow/internal/version"
+	"github.com/winnowlabs/winnow/models"
 	"github.com/winnowlabs/winnow/models/fasttext"
 	"github.com/winnowlabs/winnow/models/modeldir"
 	"github.com/winnowlabs/winnow/transforms/ftdata"
@@ -25,50 +21,34 @@ import (
 	"github.com/winnowlabs/winnow/transforms/storage"
 )
 
-// Kind is the manifest kind of fastText model directories.
-const Kind = "fasttext"
+// FastTextModelFile is the model's file name inside a fastText model
+// directory.
+const FastTextModelFile = "model.bin"
 
-// ModelFile is the model's file name inside a model directory.
-const ModelFile = "model.bin"
-
-// DefaultArgs returns bonepick's train-fasttext defaults: dim 256, lr 0.1,
-// wordNgrams 3, minCount 5, epoch 3, bucket 2,000,000, ws 5, neg 5, loss
-// softmax, seed 42, no character n-grams, one thread per CPU.
-func DefaultArgs() fasttext.Args {
-	a := fasttext.DefaultArgs()
-	a.Dim, a.LR, a.WordNgrams, a.MinCount, a.Epoch = 256, 0.1, 3, 5, 3
-	a.Bucket, a.WS, a.Neg, a.Loss, a.Seed = 2000000, 5, 5, fasttext.LossSoftmax, 42
-	a.Thread = runtime.NumCPU()
-	return a
-}
-
-// TrainOptions configure Train.
-type TrainOptions struct {
-	// Datasets are to-fasttext output directories; training uses the
-	// concatenation of their train.txt files.
-	Datasets []string
-	// Output is the model directory to create or overwrite.
-	Output string
-	Args   fasttext.Args
+// FastTextOptions configure the fastText kind. Its datasets are
+// directories written by `winnow to-fasttext`; training uses the
+// concatenation of their train.txt files.
+type FastTextOptions struct {
+	// Args are fastText's training arguments (see fasttext.ClassifierArgs
+	// for winnow's defaults).
+	Args fasttext.Args
 	// Progress receives training progress; it may be nil.
 	Progress fasttext.ProgressFunc
-	// Log receives one-line status messages; it may be nil.
-	Log io.Writer
 }
 
-// dataset is one input directory with its report.
-type dataset struct {
+// ftDataset is one to-fasttext directory with its report.
+type ftDataset struct {
 	dir    string
 	report *ftdata.Report
 }
 
 // readDatasets loads the reports of dirs and checks that they agree on the
 // normalizer, which the model will record.
-func readDatasets(ctx context.Context, dirs []string) ([]dataset, normalize.Spec, error) {
+func readDatasets(ctx context.Context, dirs []string) ([]ftDataset, normalize.Spec, error) {
 	if len(dirs) == 0 {
-		return nil, normalize.Spec{}, errors.New("no data directory given (-d DIR, written by `winnow to-fasttext`)")
+		return nil, normalize.Spec{}, errors.New("no fastText data directory given (written by `winnow to-fasttext`)")
 	}
-	var out []dataset
+	var out []ftDataset
 	var norm normalize.Spec
 	for i, d := range dirs {
 		r, err := ftdata.ReadReport(ctx, d)
@@ -81,7 +61,7 @@ func readDatasets(ctx context.Context, dirs []string) ([]dataset, normalize.Spec
 			return nil, norm, fmt.Errorf("data directories disagree on the text normalizer: %s uses %s, %s uses %s",
 				dirs[0], describe(norm), d, describe(r.Normalizer))
 		}
-		out = append(out, dataset{dir: d, report: r})
+		out = append(out, ftDataset{dir: d, report: r})
 	}
 	return out, norm, nil
 }
@@ -97,19 +77,15 @@ func describe(n normalize.Spec) string {
 	return s
 }
 
-// Train trains a model on the datasets' training files and writes the model
-// directory: model.bin and a manifest with the labels, normalizer, training
+func init() { trainers[models.KindFastText] = trainFastText }
+
+// trainFastText trains a fastText model on the datasets' training files into
+// dir: model.bin and a manifest with the labels, normalizer, training
 // arguments and a fingerprint of the training data.
-func Train(ctx context.Context, o TrainOptions) (*modeldir.Manifest, error) {
+func trainFastText(ctx context.Context, o Options, dir string) (*modeldir.Manifest, error) {
 	sets, norm, err := readDatasets(ctx, o.Datasets)
 	if err != nil {
 		return nil, err
-	}
-	if o.Output == "" {
-		return nil, errors.New("no model directory given (-o MODEL_DIR)")
-	}
-	if err := os.MkdirAll(o.Output, 0o755); err != nil {
-		return nil, fmt.Errorf("create model directory: %w", err)
 	}
 	var files []string
 	for _, s := range sets {
@@ -119,39 +95,37 @@ func Train(ctx context.Context, o TrainOptions) (*modeldir.Manifest, error) {
 		}
 		files = append(files, p)
 	}
-	input, refs, fingerprint, cleanup, err := combine(ctx, files, o.Output)
+	input, refs, fingerprint, cleanup, err := combine(ctx, files, dir)
 	if err != nil {
 		return nil, err
 	}
 	defer cleanup()
+	args := o.FastText.Args
 	logf(o.Log, "training on %d file(s), %d bytes, fingerprint %s", len(refs), totalBytes(refs), fingerprint[:12])
 	start := time.Now()
-	m, err := fasttext.Train(ctx, input, o.Args, o.Progress)
+	m, err := fasttext.Train(ctx, input, args, o.FastText.Progress)
 	if err != nil {
 		return nil, err
 	}
 	elapsed := time.Since(start)
-	if err := m.Save(filepath.Join(o.Output, ModelFile)); err != nil {
+	if err := m.Save(filepath.Join(dir, FastTextModelFile)); err != nil {
 		return nil, err
 	}
-	targs := o.Args.Map()
+	targs := args.Map()
 	targs["training_seconds"] = elapsed.Seconds()
-	man := &modeldir.Manifest{
-		Kind:         Kind,
-		File:         ModelFile,
-		Labels:       stripLabels(m.Labels(), o.Args.Label),
+	logf(o.Log, "trained %d labels, %d words in %s", len(m.Labels()), m.NumWords(), elapsed.Round(time.Millisecond))
+	return &modeldir.Manifest{
+		Kind:         models.KindFastText,
+		File:         FastTextModelFile,
+		Labels:       stripLabels(m.Labels(), args.Label),
 		Normalizer:   norm,
 		TrainingArgs: targs,
 		TrainingData: refs,
 		Fingerprint:  fingerprint,
+		Backend:      "native",
 		CodeVersion:  version.String(),
 		CreatedAt:    time.Now().UTC(),
-	}
-	if err := modeldir.Write(o.Output, man); err != nil {
-		return nil, err
-	}
-	logf(o.Log, "wrote %s (%d labels, %d words) in %s", filepath.Join(o.Output, ModelFile), len(man.Labels), m.NumWords(), elapsed.Round(time.Millisecond))
-	return man, nil
+	}, nil
 }
 
 // combine returns a single training file: the only one, or a temporary
@@ -258,10 +232,4 @@ func stripLabels(labels []string, prefix string) []string {
 		out[i] = strings.TrimPrefix(l, prefix)
 	}
 	return out
-}
-
-func logf(w io.Writer, format string, args ...any) {
-	if w != nil {
-		fmt.Fprintf(w, format+"\n", args...)
-	}
 }

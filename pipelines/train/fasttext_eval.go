@@ -1,4 +1,4 @@
-package traineval
+package train
 
 import (
 	"bufio"
@@ -6,17 +6,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math"
-	"os"
-	"path/filepath"
 	"strings"
-	"time"
 
-	"github.com/winnowlabs/winnow/internal/version"
 	"github.com/winnowlabs/winnow/models/evaluate"
 	"github.com/winnowlabs/winnow/models/fasttext"
 	"github.com/winnowlabs/winnow/models/modeldir"
@@ -24,85 +18,10 @@ import (
 	"github.com/winnowlabs/winnow/transforms/storage"
 )
 
-// EvalOptions configure Evaluate.
-type EvalOptions struct {
-	// Datasets are to-fasttext output directories; their test.txt files
-	// (and valid.txt files, where present) are evaluated together.
-	Datasets []string
-	// ModelDir is a directory written by Train.
-	ModelDir string
-}
-
-// SplitResult is the evaluation of one split.
-type SplitResult struct {
-	Split string             `json:"split"`
-	Files []modeldir.DataRef `json:"files"`
-	// Fingerprint is the SHA-256 over the split's files.
-	Fingerprint string `json:"fingerprint"`
-	// Examples, PrecisionAt1 and RecallAt1 are what `fasttext test` prints
-	// (N, P@1, R@1).
-	// The ratios are nil when undefined (no line has a label the model
-	// knows).
-	Examples     int64    `json:"examples"`
-	PrecisionAt1 *float64 `json:"precision_at_1"`
-	RecallAt1    *float64 `json:"recall_at_1"`
-	// Report is the scikit-learn style report on the top-1 predictions
-	// (the first label of each line is its class), with ROC AUC from the
-	// predicted probabilities.
-	Report *evaluate.Report `json:"report"`
-}
-
-// Results are what Evaluate saves in the model directory.
-type Results struct {
-	ModelDir    string         `json:"model_dir"`
-	Datasets    []string       `json:"datasets"`
-	Splits      []*SplitResult `json:"splits"`
-	CodeVersion string         `json:"code_version"`
-	CreatedAt   time.Time      `json:"created_at"`
-	// File is where the results were saved.
-	File string `json:"-"`
-}
-
-// Text renders the results as fastText's test lines followed by the
-// classification report, per split.
-func (r *Results) Text() string {
-	var b strings.Builder
-	for _, s := range r.Splits {
-		fmt.Fprintf(&b, "== %s (%d files, fingerprint %s)\n", s.Split, len(s.Files), s.Fingerprint[:12])
-		fmt.Fprintf(&b, "N\t%d\nP@1\t%s\nR@1\t%s\n\n", s.Examples, fmtG3(s.PrecisionAt1), fmtG3(s.RecallAt1))
-		b.WriteString(s.Report.Format(4))
-		b.WriteString("\n")
-	}
-	return b.String()
-}
-
-func fmtG3(v *float64) string {
-	if v == nil {
-		return "nan"
-	}
-	return fmt.Sprintf("%.3g", *v)
-}
-
-// finite returns &v, or nil for NaN and infinities.
-func finite(v float64) *float64 {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return nil
-	}
-	return &v
-}
-
-// Evaluate scores the model of o.ModelDir on the datasets' test (and
-// validation) files, saves the results as results_<fingerprint>.json in the
-// model directory and records the metrics in its manifest. The datasets must
-// have been normalized as the model's training data was.
-func Evaluate(ctx context.Context, o EvalOptions) (*Results, error) {
-	man, err := modeldir.Read(o.ModelDir)
-	if err != nil {
-		return nil, err
-	}
-	if man.Kind != Kind {
-		return nil, fmt.Errorf("model directory %s holds a %q model, not fastText", o.ModelDir, man.Kind)
-	}
+// evaluateFastText scores a fastText model on the test (and validation)
+// files of to-fasttext directories, which must have been normalized as the
+// model's training data was.
+func evaluateFastText(ctx context.Context, o EvalOptions, man *modeldir.Manifest) ([]*SplitResult, error) {
 	sets, norm, err := readDatasets(ctx, o.Datasets)
 	if err != nil {
 		return nil, err
@@ -119,7 +38,7 @@ func Evaluate(ctx context.Context, o EvalOptions) (*Results, error) {
 	if p, ok := man.TrainingArgs["label"].(string); ok && p != "" {
 		prefix = p
 	}
-	res := &Results{ModelDir: o.ModelDir, Datasets: o.Datasets, CodeVersion: version.String(), CreatedAt: time.Now().UTC()}
+	var out []*SplitResult
 	for _, split := range []string{ftdata.TestName, ftdata.ValidName} {
 		var files []string
 		for _, s := range sets {
@@ -141,12 +60,9 @@ func Evaluate(ctx context.Context, o EvalOptions) (*Results, error) {
 		if err != nil {
 			return nil, err
 		}
-		res.Splits = append(res.Splits, sr)
+		out = append(out, sr)
 	}
-	if err := save(res, man); err != nil {
-		return nil, err
-	}
-	return res, nil
+	return out, nil
 }
 
 // evaluateSplit predicts every line of files.
@@ -290,47 +206,4 @@ func eachLine(ctx context.Context, path string, fn func(lineNo int, line []byte)
 			return fmt.Errorf("read %s: %w", path, err)
 		}
 	}
-}
-
-// save writes the results file and records the metrics in the manifest.
-func save(res *Results, man *modeldir.Manifest) error {
-	if len(res.Splits) == 0 {
-		return errors.New("nothing to evaluate")
-	}
-	name := "results_" + res.Splits[0].Fingerprint[:6] + ".json"
-	res.File = filepath.Join(res.ModelDir, name)
-	b, err := json.MarshalIndent(res, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode evaluation results: %w", err)
-	}
-	tmp := res.File + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("write evaluation results: %w", err)
-	}
-	if err := os.Rename(tmp, res.File); err != nil {
-		return fmt.Errorf("write evaluation results: %w", err)
-	}
-	if man.Metrics == nil {
-		man.Metrics = map[string]any{}
-	}
-	for _, s := range res.Splits {
-		m := map[string]any{
-			"examples":        s.Examples,
-			"precision_at_1":  s.PrecisionAt1,
-			"recall_at_1":     s.RecallAt1,
-			"accuracy":        s.Report.Accuracy,
-			"macro_precision": s.Report.MacroAvg.Precision,
-			"macro_recall":    s.Report.MacroAvg.Recall,
-			"macro_f1":        s.Report.MacroAvg.F1,
-			"weighted_f1":     s.Report.WeightedAvg.F1,
-			"samples":         s.Report.Samples,
-			"fingerprint":     s.Fingerprint,
-			"results_file":    name,
-		}
-		if s.Report.AUC != nil {
-			m["auc"] = *s.Report.AUC
-		}
-		man.Metrics[s.Split] = m
-	}
-	return modeldir.Write(res.ModelDir, man)
 }

@@ -1,4 +1,4 @@
-package traineval
+package train
 
 import (
 	"bytes"
@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/winnowlabs/winnow/internal/testutil"
+	"github.com/winnowlabs/winnow/models"
+	"github.com/winnowlabs/winnow/models/fasttext"
 	"github.com/winnowlabs/winnow/models/modeldir"
 	"github.com/winnowlabs/winnow/transforms/ftdata"
 	"github.com/winnowlabs/winnow/transforms/normalize"
@@ -56,10 +58,10 @@ func dataDir(t *testing.T, norm normalize.Spec, repeat int) string {
 	return dir
 }
 
-func smallArgs() TrainOptions {
-	a := DefaultArgs()
+func smallArgs() Options {
+	a := fasttext.ClassifierArgs()
 	a.Dim, a.Bucket, a.Epoch, a.MinCount, a.LR, a.Thread = 16, 5000, 30, 1, 0.5, 1
-	return TrainOptions{Args: a}
+	return Options{Kind: models.KindFastText, FastText: FastTextOptions{Args: a}}
 }
 
 func TestTrainAndEvaluate(t *testing.T) {
@@ -85,13 +87,13 @@ func TestTrainAndEvaluate(t *testing.T) {
 	if man.Fingerprint != hex.EncodeToString(h.Sum(nil)) {
 		t.Errorf("fingerprint %s", man.Fingerprint)
 	}
-	if man.Kind != Kind || man.File != ModelFile || man.Normalizer != norm || len(man.Labels) != 4 || man.Labels[0] == "" || strings.HasPrefix(man.Labels[0], "__label__") {
+	if man.Kind != models.KindFastText || man.File != FastTextModelFile || man.Normalizer != norm || len(man.Labels) != 4 || man.Labels[0] == "" || strings.HasPrefix(man.Labels[0], "__label__") {
 		t.Errorf("manifest %+v", man)
 	}
 	if man.TrainingArgs["dim"] != 16 || man.TrainingArgs["loss"] != "softmax" {
 		t.Errorf("training args %v", man.TrainingArgs)
 	}
-	if entries, _ := filepath.Glob(filepath.Join(out, ".train-combined*")); len(entries) != 0 {
+	if entries, _ := filepath.Glob(filepath.Join(filepath.Dir(out), ".*")); len(entries) != 0 {
 		t.Errorf("temporary files left: %v", entries)
 	}
 	res, err := Evaluate(context.Background(), EvalOptions{Datasets: []string{d1}, ModelDir: out})
@@ -156,12 +158,12 @@ func TestRemoteDataDirectory(t *testing.T) {
 	if fromRemote.Fingerprint != fromLocal.Fingerprint || fromRemote.TrainingData[0].Path != storage.Join(remote, ftdata.TrainName) {
 		t.Errorf("remote training data: %+v, want fingerprint %s", fromRemote.TrainingData, fromLocal.Fingerprint)
 	}
-	a, _ := os.ReadFile(filepath.Join(localModel, ModelFile))
-	b, _ := os.ReadFile(filepath.Join(remoteModel, ModelFile))
+	a, _ := os.ReadFile(filepath.Join(localModel, FastTextModelFile))
+	b, _ := os.ReadFile(filepath.Join(remoteModel, FastTextModelFile))
 	if len(a) == 0 || !bytes.Equal(a, b) {
 		t.Error("the model trained from the remote copy differs (single-threaded training is deterministic)")
 	}
-	if entries, _ := filepath.Glob(filepath.Join(remoteModel, ".train-combined*")); len(entries) != 0 {
+	if entries, _ := filepath.Glob(filepath.Join(remoteModel, ".*")); len(entries) != 0 {
 		t.Errorf("temporary files left: %v", entries)
 	}
 	res, err := Evaluate(ctx, EvalOptions{Datasets: []string{remote}, ModelDir: remoteModel})
@@ -171,7 +173,9 @@ func TestRemoteDataDirectory(t *testing.T) {
 	if len(res.Splits) != 1 || res.Splits[0].Examples != 24 {
 		t.Errorf("evaluation of remote data: %+v", res.Splits)
 	}
-	if _, err := Train(ctx, TrainOptions{Args: smallArgs().Args, Datasets: []string{"memfs://traineval-test/missing"}, Output: t.TempDir()}); err == nil || !strings.Contains(err.Error(), "not a fastText data directory") {
+	missing := smallArgs()
+	missing.Datasets, missing.Output = []string{"memfs://traineval-test/missing"}, t.TempDir()
+	if _, err := Train(ctx, missing); err == nil || !strings.Contains(err.Error(), "not a fastText data directory") {
 		t.Errorf("missing remote directory: %v", err)
 	}
 }
@@ -194,5 +198,52 @@ func TestNormalizerChecks(t *testing.T) {
 	o.Datasets = []string{t.TempDir()}
 	if _, err := Train(context.Background(), o); err == nil || !strings.Contains(err.Error(), "to-fasttext") {
 		t.Errorf("directory without report: %v", err)
+	}
+}
+
+// A failed training run leaves the previous model as it was and nothing
+// else; a directory that is not a model directory is never replaced.
+func TestModelDirectoryIsReplacedAtomically(t *testing.T) {
+	ctx := context.Background()
+	norm := normalize.Spec{Name: "plain", Version: "1"}
+	o := smallArgs()
+	o.Datasets, o.Output = []string{dataDir(t, norm, 2)}, filepath.Join(t.TempDir(), "model")
+	if _, err := Train(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadFile(filepath.Join(o.Output, FastTextModelFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := o
+	bad.Datasets = []string{t.TempDir()}
+	if _, err := Train(ctx, bad); err == nil {
+		t.Fatal("training on a directory without data succeeded")
+	}
+	after, err := os.ReadFile(filepath.Join(o.Output, FastTextModelFile))
+	if err != nil || !bytes.Equal(before, after) {
+		t.Fatalf("the previous model changed after a failed run: %v", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(o.Output), ".*")); len(left) != 0 {
+		t.Errorf("temporary directories left: %v", left)
+	}
+	// Retraining replaces the model in place.
+	o.FastText.Args.Epoch = 5
+	if _, err := Train(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	if man, err := modeldir.Read(o.Output); err != nil || man.TrainingArgs["epoch"] != float64(5) {
+		t.Fatalf("retrained manifest: %+v, %v", man, err)
+	}
+	// A directory of other files is refused, and left alone.
+	other := filepath.Join(t.TempDir(), "notes")
+	os.MkdirAll(other, 0o755)
+	os.WriteFile(filepath.Join(other, "keep.txt"), []byte("mine"), 0o644)
+	o.Output = other
+	if _, err := Train(ctx, o); err == nil || !strings.Contains(err.Error(), "not a model directory") {
+		t.Fatalf("replacing a directory of other files: %v", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(other, "keep.txt")); err != nil || string(b) != "mine" {
+		t.Fatalf("the directory's file changed: %v", err)
 	}
 }
