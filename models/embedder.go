@@ -1,0 +1,116 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Embedder turns texts into fixed-size vectors: a Model2Vec static model's
+// pooled embedding, or an encoder's [CLS] state. Heads are trained on these
+// vectors. Implementations are safe for concurrent use.
+type Embedder interface {
+	// Info describes the embedding model.
+	Info() EmbedderInfo
+	// Embed writes the vector of texts[i] to out[i*Dim : (i+1)*Dim]; the
+	// texts are given as the model sees them (already normalized).
+	Embed(texts []string, out []float32) error
+}
+
+// EmbedderInfo describes an embedding model.
+type EmbedderInfo struct {
+	// Kind is the model family ("model2vec", "encoder").
+	Kind string `json:"kind"`
+	// Path is the model directory; SHA256 a hash over its files.
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
+	// Dim is the vector size.
+	Dim int `json:"dim"`
+	// TokenizerHash is the SHA-256 of the model's tokenizer.json.
+	TokenizerHash string `json:"tokenizer_hash,omitempty"`
+}
+
+// An EmbedderLoader loads the embedding model in dir, or reports with ok
+// false that dir is not a model of its kind.
+type EmbedderLoader func(ctx context.Context, dir string) (e Embedder, ok bool, err error)
+
+var embedders = struct {
+	sync.RWMutex
+	m map[string]EmbedderLoader
+}{m: map[string]EmbedderLoader{}}
+
+// RegisterEmbedder makes a kind of embedding model loadable by
+// LoadEmbedder.
+func RegisterEmbedder(kind string, l EmbedderLoader) {
+	embedders.Lock()
+	defer embedders.Unlock()
+	if _, dup := embedders.m[kind]; dup {
+		panic("models: embedder kind registered twice: " + kind)
+	}
+	embedders.m[kind] = l
+}
+
+// LoadEmbedder loads the embedding model in dir (a local directory),
+// whichever registered kind it is.
+func LoadEmbedder(ctx context.Context, dir string) (Embedder, error) {
+	embedders.RLock()
+	kinds := make([]string, 0, len(embedders.m))
+	for k := range embedders.m {
+		kinds = append(kinds, k)
+	}
+	embedders.RUnlock()
+	sort.Strings(kinds)
+	for _, k := range kinds {
+		embedders.RLock()
+		l := embedders.m[k]
+		embedders.RUnlock()
+		e, ok, err := l(ctx, dir)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return e, nil
+		}
+	}
+	return nil, fmt.Errorf("%s is not an embedding model this build knows (%s)", dir, strings.Join(kinds, ", "))
+}
+
+// embedderCache shares loaded embedders across the ops of a process.
+var embedderCache = struct {
+	sync.Mutex
+	m map[string]*embedderLoad
+}{m: map[string]*embedderLoad{}}
+
+type embedderLoad struct {
+	once sync.Once
+	e    Embedder
+	err  error
+}
+
+// SharedEmbedder loads the embedder in dir once per process; sha256, when
+// set, must be its hash (a worker refuses a model that changed since the
+// driver planned the run).
+func SharedEmbedder(ctx context.Context, dir, sha256 string) (Embedder, error) {
+	key := dir + "\x00" + sha256
+	embedderCache.Lock()
+	l, ok := embedderCache.m[key]
+	if !ok {
+		l = &embedderLoad{}
+		embedderCache.m[key] = l
+	}
+	embedderCache.Unlock()
+	l.once.Do(func() {
+		l.e, l.err = LoadEmbedder(ctx, dir)
+		if l.err == nil && sha256 != "" && l.e.Info().SHA256 != sha256 {
+			l.err = fmt.Errorf("embedding model %s has hash %s, not the expected %s: it changed since the run started", dir, l.e.Info().SHA256, sha256)
+		}
+	})
+	if l.err != nil {
+		embedderCache.Lock()
+		delete(embedderCache.m, key) // a later call may try again
+		embedderCache.Unlock()
+	}
+	return l.e, l.err
+}
