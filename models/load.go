@@ -56,8 +56,9 @@ const fastTextMagic = 793712314
 //     model (e.g. lid.176.ftz, DCLM's or Ultra-FineWeb's classifiers),
 //     normalized with opts.Normalizer (default normalize.Newlines).
 //
-// Model2Vec and encoder-head directories are recognised and reported as not
-// supported by this build.
+// Model directories of the other kinds (Model2Vec heads, contrastive
+// rankers, ...) are loaded by the loader registered for their manifest's
+// kind.
 func Load(ctx context.Context, path string, opts LoadOptions) (Classifier, error) {
 	file, man, err := locate(ctx, path)
 	if err != nil {
@@ -66,7 +67,11 @@ func Load(ctx context.Context, path string, opts LoadOptions) (Classifier, error
 	var want *normalize.Spec
 	if man != nil {
 		if man.Kind != KindFastText {
-			return nil, fmt.Errorf("model %s is of kind %q; this build loads fastText models only", path, man.Kind)
+			l, ok := kindLoaders[man.Kind]
+			if !ok {
+				return nil, fmt.Errorf("model %s is of kind %q, which this build does not know (known: %s)", path, man.Kind, strings.Join(Kinds(), ", "))
+			}
+			return l(ctx, path, man, opts)
 		}
 		want = &man.Normalizer
 	}
@@ -81,12 +86,9 @@ func Load(ctx context.Context, path string, opts LoadOptions) (Classifier, error
 	if opts.SHA256 != "" && sum != opts.SHA256 {
 		return nil, fmt.Errorf("model %s has SHA-256 %s, not the expected %s: it changed since the run started", file, sum, opts.SHA256)
 	}
-	name := opts.Name
-	if name == "" {
-		name = defaultName(path)
-	}
-	if !validName.MatchString(name) {
-		return nil, fmt.Errorf("model name %q: use letters, digits, '-' and '_'", name)
+	name, err := modelName(path, opts)
+	if err != nil {
+		return nil, err
 	}
 	info := &Info{
 		Kind: KindFastText, Name: name, Path: file, SHA256: sum,
@@ -141,7 +143,7 @@ func locate(ctx context.Context, path string) (string, *modeldir.Manifest, error
 		}
 	}
 	if ok, _ := storage.Exists(ctx, storage.Join(path, "model.safetensors")); ok {
-		return "", nil, fmt.Errorf("model %s looks like a Model2Vec or encoder model (model.safetensors); this build loads fastText models only", path)
+		return "", nil, fmt.Errorf("model %s holds a pretrained model (model.safetensors) but no %s: it embeds text but does not classify it; train a head on it (winnow train-model2vec -m %s)", path, modeldir.ManifestName, path)
 	}
 	return "", nil, fmt.Errorf("model directory %s has neither %s nor model.bin/model.ftz", path, modeldir.ManifestName)
 }
@@ -204,6 +206,18 @@ func readFastText(ctx context.Context, path string) (*fasttext.Model, string, er
 		return nil, "", fmt.Errorf("load fastText model %s: %w", path, err)
 	}
 	return m, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// modelName is opts.Name or the name derived from path, checked.
+func modelName(path string, opts LoadOptions) (string, error) {
+	name := opts.Name
+	if name == "" {
+		name = defaultName(path)
+	}
+	if !validName.MatchString(name) {
+		return "", fmt.Errorf("model name %q: use letters, digits, '-' and '_'", name)
+	}
+	return name, nil
 }
 
 var (

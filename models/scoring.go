@@ -21,6 +21,9 @@ const (
 	// classifiers whose labels are neither binary nor numeric (language
 	// identification); the label itself is reported beside it.
 	ScoreTop = "top"
+	// ScoreValue is the model's output itself: a regressor's predicted
+	// score or a ranker's score. Such models have no label probabilities.
+	ScoreValue = "value"
 )
 
 // DefaultPositiveLabel is the positive label of a binary classifier when
@@ -73,6 +76,12 @@ func NewScoring(labels []string, positive string) (Scoring, error) {
 	return Scoring{Mode: ScoreTop, Min: 0, Max: 1}, nil
 }
 
+// NewValueScoring scores by the model's output, whose int_score is clipped
+// to [min, max] (a regressor's training range).
+func NewValueScoring(min, max float64) Scoring {
+	return Scoring{Mode: ScoreValue, Min: min, Max: max}
+}
+
 func numericLabels(labels []string) ([]float64, bool) {
 	values := make([]float64, len(labels))
 	for i, l := range labels {
@@ -83,6 +92,13 @@ func numericLabels(labels []string) ([]float64, bool) {
 		values[i] = v
 	}
 	return values, true
+}
+
+// ApplyValue sets p's Score and IntScore from a model's output (ScoreValue).
+func (s *Scoring) ApplyValue(p *Prediction, v float64) {
+	p.Probs, p.Top = p.Probs[:0], 0
+	p.Score = Round32(v)
+	p.IntScore = s.IntScore(p.Score)
 }
 
 // Apply sets p's Score, IntScore and Top from p.Probs.
@@ -140,6 +156,8 @@ func (s *Scoring) Describe(labels []string) string {
 		return fmt.Sprintf("P(%s)", labels[s.Positive])
 	case ScoreExpected:
 		return "expected label value"
+	case ScoreValue:
+		return "the model's output"
 	}
 	return "probability of the most probable label"
 }

@@ -195,8 +195,9 @@ func newEvalFastTextCmd() *cobra.Command {
 
 func newEvalCommand(name, short string) *cobra.Command {
 	var (
-		o      train.EvalOptions
-		fields expressionFlags
+		o            train.EvalOptions
+		fields       expressionFlags
+		positiveFrom float64
 	)
 	cmd := &cobra.Command{
 		Use:   name + " -d DATA_DIR [-d DATA_DIR ...] -m MODEL_DIR",
@@ -205,7 +206,11 @@ func newEvalCommand(name, short string) *cobra.Command {
 test split of the given datasets, and on their valid split where present, and
 prints a scikit-learn style report: for a classifier per-class precision,
 recall, F1 and support, accuracy, macro and weighted averages and ROC AUC
-from the predicted probabilities. It saves the results as
+from the predicted probabilities; for a regressor MSE, MAE, R² and the
+report of its rounded predictions; for a regressor or a contrastive ranker
+the Spearman and Kendall correlations with the labels, and, for binary (or
+--positive-from) labels, ROC AUC and the F1 at the best threshold. It saves
+the results as
 results_<fingerprint>.json in MODEL_DIR and records the metrics in its
 manifest. Datasets are directories of JSON rows with train/, valid/ and test/
 folders (text and label chosen by -t/-l or the expressions), or, for a
@@ -219,6 +224,9 @@ s3://; MODEL_DIR is local.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Fields = train.Fields{TextExpression: fields.text(), LabelExpression: fields.label()}
 			o.Log = cmd.ErrOrStderr()
+			if cmd.Flags().Changed("positive-from") {
+				o.PositiveFrom = &positiveFrom
+			}
 			res, err := train.Evaluate(cmd.Context(), o)
 			if err != nil {
 				return err
@@ -232,6 +240,7 @@ s3://; MODEL_DIR is local.`,
 	f.StringArrayVarP(&o.Datasets, "dataset-dir", "d", nil, "dataset or to-fasttext directory (repeatable)")
 	f.StringVarP(&o.ModelDir, "model-dir", "m", "", "model directory written by a train command")
 	fields.bind(cmd, true, true)
+	f.Float64Var(&positiveFrom, "positive-from", 0, "for regressors and rankers: labels of at least this value are positive in the ROC AUC and best-threshold F1 (default: binary labels only)")
 	_ = cmd.MarkFlagRequired("dataset-dir")
 	_ = cmd.MarkFlagRequired("model-dir")
 	return cmd

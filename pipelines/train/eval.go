@@ -32,6 +32,10 @@ type EvalOptions struct {
 	ModelDir string
 	// Fields select the text and label of dataset rows.
 	Fields Fields
+	// PositiveFrom, when set, binarizes numeric labels for the ranking
+	// metrics of regressors and rankers (ROC AUC, best F1): a label of at
+	// least this value is positive.
+	PositiveFrom *float64
 	// Log receives one-line status messages; it may be nil.
 	Log io.Writer
 }
@@ -51,6 +55,12 @@ type SplitResult struct {
 	// Report is the scikit-learn style report of a classifier's top-1
 	// predictions, with ROC AUC from the predicted probabilities.
 	Report *evaluate.Report `json:"report,omitempty"`
+	// Regression holds a regressor's metrics (MSE, MAE, R², the report of
+	// its rounded predictions).
+	Regression *evaluate.RegressionReport `json:"regression,omitempty"`
+	// Ranking holds how well a regressor's or ranker's scores order the
+	// rows by label (Spearman, Kendall, ROC AUC, best-threshold F1).
+	Ranking *evaluate.RankingReport `json:"ranking,omitempty"`
 }
 
 // Results are what Evaluate saves in the model directory.
@@ -78,6 +88,13 @@ func (r *Results) Text() string {
 		}
 		if s.Report != nil {
 			b.WriteString(s.Report.Format(4))
+		}
+		if s.Regression != nil {
+			b.WriteString(s.Regression.String())
+			b.WriteString("\n")
+		}
+		if s.Ranking != nil {
+			b.WriteString(s.Ranking.String())
 		}
 		b.WriteString("\n")
 	}
@@ -162,7 +179,12 @@ func evaluateRows(ctx context.Context, o EvalOptions, man *modeldir.Manifest) ([
 			return nil, err
 		}
 		sr := &SplitResult{Split: name, Files: sd.files, Fingerprint: sd.fingerprint, Examples: int64(len(sd.examples))}
-		if sr.Report, err = classificationReport(clf.Info(), sd.examples, preds); err != nil {
+		if clf.Info().Scoring.Mode == models.ScoreValue {
+			err = valueReports(sr, clf.Info(), man.Task, sd.examples, preds, o.PositiveFrom)
+		} else {
+			sr.Report, err = classificationReport(clf.Info(), sd.examples, preds)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("%s split: %w", name, err)
 		}
 		out = append(out, sr)
@@ -230,6 +252,29 @@ func classificationReport(info *models.Info, ex []example, preds []models.Predic
 	return rep, nil
 }
 
+// valueReports evaluates a model whose output is its score: a regressor
+// gets the regression report and the ranking report, a ranker the ranking
+// report.
+func valueReports(sr *SplitResult, info *models.Info, task string, ex []example, preds []models.Prediction, positiveFrom *float64) error {
+	yTrue := make([]float64, len(ex))
+	yPred := make([]float64, len(ex))
+	for i, e := range ex {
+		v, err := numericLabel(e.label)
+		if err != nil {
+			return fmt.Errorf("row %d: %w", i+1, err)
+		}
+		yTrue[i], yPred[i] = v, preds[i].Score
+	}
+	var err error
+	if task != modeldir.TaskRanking {
+		if sr.Regression, err = evaluate.Regress(yTrue, yPred, info.Scoring.Min, info.Scoring.Max); err != nil {
+			return err
+		}
+	}
+	sr.Ranking, err = evaluate.Rank(yPred, yTrue, evaluate.RankOptions{PositiveFrom: positiveFrom})
+	return err
+}
+
 // save writes the results file and records the metrics in the manifest.
 func save(res *Results, man *modeldir.Manifest) error {
 	if len(res.Splits) == 0 {
@@ -270,6 +315,21 @@ func save(res *Results, man *modeldir.Manifest) error {
 			if r.AUC != nil {
 				m["auc"] = *r.AUC
 			}
+		}
+		if r := s.Regression; r != nil {
+			m["mse"], m["mae"], m["r2"] = r.MSE, r.MAE, r.R2
+			m["rounded_macro_f1"] = r.MacroF1()
+			m["samples"] = r.Samples
+		}
+		if r := s.Ranking; r != nil {
+			m["spearman"], m["kendall_tau_b"] = r.Spearman, r.KendallB
+			if r.AUC != nil {
+				m["auc"] = *r.AUC
+			}
+			if r.BestF1 != nil {
+				m["best_f1"], m["best_threshold"] = *r.BestF1, *r.BestThreshold
+			}
+			m["samples"] = r.Samples
 		}
 		man.Metrics[s.Split] = m
 	}

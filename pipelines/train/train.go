@@ -49,6 +49,8 @@ type Options struct {
 	Log io.Writer
 
 	FastText FastTextOptions
+	// Static configures the model2vec and contrastive kinds.
+	Static StaticOptions
 }
 
 // trainer trains one kind into dir, a fresh directory that becomes the
