@@ -15,6 +15,18 @@ type Op interface {
 	Apply(r *Row) (keep bool, err error)
 }
 
+// BatchOp is an Op that works faster on many rows at once, such as a
+// neural classifier whose forward pass runs on a padded batch. The shard
+// engine hands it the rows of a batch that earlier operations kept; Apply
+// still serves single rows.
+type BatchOp interface {
+	Op
+	// ApplyBatch applies the operation to every row of rs, setting keep[i]
+	// and errs[i] for rs[i] as Apply would return them. It must be safe for
+	// concurrent use.
+	ApplyBatch(rs []*Row, keep []bool, errs []error)
+}
+
 // OpFunc adapts a function to Op.
 type OpFunc func(r *Row) (bool, error)
 
@@ -86,6 +98,48 @@ func Build(specs []Spec, global json.RawMessage) ([]Op, error) {
 		ops = append(ops, op)
 	}
 	return ops, nil
+}
+
+// ChainBatch applies ops to every row of rs as Chain applies them to one
+// row, handing BatchOps all the rows still kept at once. keep[i] and errs[i]
+// report rs[i]'s outcome.
+func ChainBatch(rs []*Row, ops []Op, keep []bool, errs []error) {
+	alive := make([]int, len(rs))
+	for i := range rs {
+		alive[i], keep[i], errs[i] = i, true, nil
+	}
+	var sub []*Row
+	var subKeep []bool
+	var subErrs []error
+	for _, op := range ops {
+		if len(alive) == 0 {
+			return
+		}
+		if bo, ok := op.(BatchOp); ok {
+			sub, subKeep, subErrs = sub[:0], subKeep[:0], subErrs[:0]
+			for _, i := range alive {
+				sub = append(sub, rs[i])
+				subKeep = append(subKeep, false)
+				subErrs = append(subErrs, nil)
+			}
+			bo.ApplyBatch(sub, subKeep, subErrs)
+			for j, i := range alive {
+				keep[i], errs[i] = subKeep[j] && subErrs[j] == nil, subErrs[j]
+			}
+		} else {
+			for _, i := range alive {
+				k, err := op.Apply(rs[i])
+				keep[i], errs[i] = k && err == nil, err
+			}
+		}
+		next := alive[:0]
+		for _, i := range alive {
+			if keep[i] {
+				next = append(next, i)
+			}
+		}
+		alive = next
+	}
 }
 
 // Chain applies ops in order, stopping at the first that drops the row.

@@ -200,10 +200,10 @@ func (e *Engine) Run(ctx context.Context, task Task, work Work, policy Policy) (
 		if err != nil {
 			return res, fmt.Errorf("%s: %w", task.Input, err)
 		}
-		err = e.scan(ctx, task, func(r *rows.Row) rowOutcome {
+		err = e.scan(ctx, task, perRow(func(r *rows.Row) rowOutcome {
 			k, err := sel.Key(r)
 			return rowOutcome{key: k, bad: err}
-		}, func(i int64, line int64, raw []byte, o rowOutcome) error {
+		}), func(i int64, line int64, raw []byte, o rowOutcome) error {
 			if o.bad != nil {
 				if !policy.SkipBad {
 					return fmt.Errorf("%s:%d: %w", task.Input, line, o.bad)
@@ -255,8 +255,8 @@ func (e *Engine) Run(ctx context.Context, task Task, work Work, policy Policy) (
 	}
 
 	bad := e.badRows(task, policy, errs, &res)
-	err = e.scan(ctx, task, func(r *rows.Row) rowOutcome {
-		return process(r, work.Ops)
+	err = e.scan(ctx, task, func(rs []*rows.Row, out []rowOutcome) {
+		process(rs, work.Ops, out)
 	}, func(i int64, line int64, raw []byte, o rowOutcome) error {
 		res.RowsIn++
 		res.BytesIn += int64(len(raw)) + 1
@@ -344,12 +344,12 @@ func (e *Engine) ForEach(ctx context.Context, task Task, policy Policy, fn func(
 	}
 	bad := e.badRows(task, policy, errs, &res)
 	var good int64
-	err := e.scan(ctx, task, func(r *rows.Row) rowOutcome {
+	err := e.scan(ctx, task, perRow(func(r *rows.Row) rowOutcome {
 		if err := r.Validate(); err != nil {
 			return rowOutcome{bad: err}
 		}
 		return rowOutcome{}
-	}, func(_ int64, line int64, raw []byte, o rowOutcome) error {
+	}), func(_ int64, line int64, raw []byte, o rowOutcome) error {
 		res.RowsIn++
 		res.BytesIn += int64(len(raw)) + 1
 		if o.bad != nil {
@@ -370,9 +370,31 @@ func (e *Engine) ForEach(ctx context.Context, task Task, policy Policy, fn func(
 	return res, nil
 }
 
-// process runs the ops on one row and encodes what is kept.
-func process(r *rows.Row, ops []rows.Op) rowOutcome {
-	keep, err := rows.Chain(r, ops)
+// batchFunc computes the outcome of every row of a batch: out[i] for rs[i].
+type batchFunc func(rs []*rows.Row, out []rowOutcome)
+
+// perRow makes a batchFunc of a function of one row.
+func perRow(f func(*rows.Row) rowOutcome) batchFunc {
+	return func(rs []*rows.Row, out []rowOutcome) {
+		for i, r := range rs {
+			out[i] = f(r)
+		}
+	}
+}
+
+// process runs the ops on a batch of rows (batch operations on all of them
+// at once) and encodes what is kept.
+func process(rs []*rows.Row, ops []rows.Op, out []rowOutcome) {
+	keep := make([]bool, len(rs))
+	errs := make([]error, len(rs))
+	rows.ChainBatch(rs, ops, keep, errs)
+	for i, r := range rs {
+		out[i] = outcome(r, keep[i], errs[i])
+	}
+}
+
+// outcome encodes what a row's operations left of it.
+func outcome(r *rows.Row, keep bool, err error) rowOutcome {
 	if err != nil {
 		return rowOutcome{bad: err}
 	}
@@ -423,7 +445,7 @@ func Completed(ctx context.Context, task Task, fingerprint string) (Result, bool
 
 // scan reads the task's input in batches, runs each row through fn on the
 // worker pool and hands the outcomes to sink in input order.
-func (e *Engine) scan(ctx context.Context, task Task, fn func(*rows.Row) rowOutcome, sink func(i, line int64, raw []byte, o rowOutcome) error) error {
+func (e *Engine) scan(ctx context.Context, task Task, fn batchFunc, sink func(i, line int64, raw []byte, o rowOutcome) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	rd, err := shardio.Open(ctx, task.Input)
 	if err != nil {
@@ -495,7 +517,7 @@ func (e *Engine) scan(ctx context.Context, task Task, fn func(*rows.Row) rowOutc
 
 // read splits the input into batches and submits them to the pool; it
 // returns how many batches it submitted.
-func (e *Engine) read(ctx context.Context, rd *shardio.Reader, source string, fn func(*rows.Row) rowOutcome, slots chan struct{}, done chan *batch) (int, error) {
+func (e *Engine) read(ctx context.Context, rd *shardio.Reader, source string, fn batchFunc, slots chan struct{}, done chan *batch) (int, error) {
 	seq := 0
 	var lastBytes int64
 	submit := func(b *batch) error {
@@ -508,12 +530,13 @@ func (e *Engine) read(ctx context.Context, rd *shardio.Reader, source string, fn
 		seq++
 		job := func() {
 			b.results = make([]rowOutcome, len(b.lines))
-			for i, line := range b.lines {
-				if ctx.Err() != nil {
-					b.fatal = ctx.Err()
-					break
+			if b.fatal = ctx.Err(); b.fatal == nil {
+				rs := make([]*rows.Row, len(b.lines))
+				for i, line := range b.lines {
+					rs[i] = rows.New(line, source, b.lineNos[i])
 				}
-				b.results[i] = fn(rows.New(line, source, b.lineNos[i]))
+				fn(rs, b.results)
+				b.fatal = ctx.Err()
 			}
 			done <- b
 		}
