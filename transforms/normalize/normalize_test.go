@@ -105,10 +105,10 @@ func TestRegistry(t *testing.T) {
 	t.Run("tokenizer-based", func(t *testing.T) {
 		u := mustNew(t, Ultrafine)
 		m := Describe(u)
-		if u.Version() != "1+hftok.1" || !strings.HasSuffix(m.Tokenizer, "tokenizer.json") || len(m.TokenizerHash) != 64 {
+		if u.Version() != "1+hftok.2" || !strings.HasSuffix(m.Tokenizer, "tokenizer.json") || len(m.TokenizerHash) != 64 {
 			t.Errorf("ultrafine: version %q manifest %+v", u.Version(), m)
 		}
-		if v := mustNew(t, HyperfineCode).Version(); v != "1+plsfix.1+hftok.1" {
+		if v := mustNew(t, HyperfineCode).Version(); v != "1+plsfix.1+hftok.2" {
 			t.Errorf("hyperfine-code version %q", v)
 		}
 	})

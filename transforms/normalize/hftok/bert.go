@@ -15,7 +15,7 @@ import (
 // added tokens matched on the raw text (leftmost-longest), BertNormalizer,
 // BertPreTokenizer and greedy longest-match-first WordPiece, in one pass.
 type bertEncoder struct {
-	cleanText, chinese, stripAccents, lowercase bool
+	bertNorm
 
 	vocab       map[string]int
 	unk         int
@@ -23,13 +23,66 @@ type bertEncoder struct {
 	maxChars    int
 	maxTokenLen int // longest vocabulary entry, in bytes, without the prefix
 
-	added      []addedToken // longest first
-	addedFirst [256]bool    // first bytes of added tokens
+	added addedTokens
+}
+
+// bertNorm holds the options of Hugging Face's BertNormalizer.
+type bertNorm struct {
+	cleanText, chinese, stripAccents, lowercase bool
+}
+
+// newBertNorm returns the options of a BertNormalizer; stripAccents nil
+// means "as lowercase".
+func newBertNorm(cleanText, chinese, lowercase bool, stripAccents *bool) bertNorm {
+	b := bertNorm{cleanText: cleanText, chinese: chinese, lowercase: lowercase, stripAccents: lowercase}
+	if stripAccents != nil {
+		b.stripAccents = *stripAccents
+	}
+	return b
+}
+
+// addedTokens matches added tokens on the raw text, leftmost-longest, as
+// Hugging Face does for added tokens that are not normalized.
+type addedTokens struct {
+	list  []addedToken // longest first
+	first [256]bool    // first bytes of added tokens
 }
 
 type addedToken struct {
 	content string
 	id      int
+}
+
+// newAddedTokens returns the added tokens of spec, or false when one of them
+// is matched after normalization or with options this package does not
+// reproduce.
+func newAddedTokens(spec *hftokenizer.TokenizerJSON) (addedTokens, bool) {
+	var a addedTokens
+	for _, at := range spec.AddedTokens {
+		if at.Normalized || at.SingleWord || at.Lstrip || at.Rstrip || at.Content == "" {
+			return a, false
+		}
+		a.list = append(a.list, addedToken{at.Content, at.ID})
+		a.first[at.Content[0]] = true
+	}
+	sort.SliceStable(a.list, func(i, j int) bool { return len(a.list[i].content) > len(a.list[j].content) })
+	return a, true
+}
+
+// find returns the position and the token of the first added token in text
+// at or after from, or -1 and nil.
+func (a *addedTokens) find(text string, from int) (int, *addedToken) {
+	for pos := from; pos < len(text); pos++ {
+		if !a.first[text[pos]] {
+			continue
+		}
+		for i := range a.list {
+			if strings.HasPrefix(text[pos:], a.list[i].content) {
+				return pos, &a.list[i]
+			}
+		}
+	}
+	return -1, nil
 }
 
 // newBertEncoder returns an encoder for spec, or nil when spec is not a BERT
@@ -43,18 +96,17 @@ func newBertEncoder(spec *hftokenizer.TokenizerJSON, tokens []string) *bertEncod
 	if !ok {
 		return nil
 	}
-	e := &bertEncoder{
-		cleanText:    n.CleanText,
-		chinese:      n.HandleChineseChars,
-		lowercase:    n.Lowercase,
-		stripAccents: n.Lowercase,
-		vocab:        m.Vocab,
-		unk:          unk,
-		prefix:       m.ContinuingSubwordPrefix,
-		maxChars:     m.MaxInputCharsPerWord,
+	added, ok := newAddedTokens(spec)
+	if !ok {
+		return nil
 	}
-	if n.StripAccents != nil {
-		e.stripAccents = *n.StripAccents
+	e := &bertEncoder{
+		bertNorm: newBertNorm(n.CleanText, n.HandleChineseChars, n.Lowercase, n.StripAccents),
+		vocab:    m.Vocab,
+		unk:      unk,
+		prefix:   m.ContinuingSubwordPrefix,
+		maxChars: m.MaxInputCharsPerWord,
+		added:    added,
 	}
 	if e.maxChars == 0 {
 		e.maxChars = 100
@@ -62,14 +114,6 @@ func newBertEncoder(spec *hftokenizer.TokenizerJSON, tokens []string) *bertEncod
 	for tok := range m.Vocab {
 		e.maxTokenLen = max(e.maxTokenLen, len(strings.TrimPrefix(tok, e.prefix)))
 	}
-	for _, at := range spec.AddedTokens {
-		if at.Normalized || at.SingleWord || at.Lstrip || at.Rstrip || at.Content == "" {
-			return nil
-		}
-		e.added = append(e.added, addedToken{at.Content, at.ID})
-		e.addedFirst[at.Content[0]] = true
-	}
-	sort.SliceStable(e.added, func(i, j int) bool { return len(e.added[i].content) > len(e.added[j].content) })
 	return e
 }
 
@@ -77,22 +121,17 @@ func newBertEncoder(spec *hftokenizer.TokenizerJSON, tokens []string) *bertEncod
 func (e *bertEncoder) appendEncode(dst []int, text string) []int {
 	st := statePool.Get().(*encodeState)
 	defer statePool.Put(st)
-	segStart := 0
-	for pos := 0; pos < len(text); pos++ {
-		if !e.addedFirst[text[pos]] {
-			continue
+	seg := 0
+	for {
+		pos, at := e.added.find(text, seg)
+		if at == nil {
+			break
 		}
-		for _, at := range e.added {
-			if strings.HasPrefix(text[pos:], at.content) {
-				dst = e.appendSegment(dst, st, text[segStart:pos])
-				dst = append(dst, at.id)
-				pos += len(at.content) - 1
-				segStart = pos + 1
-				break
-			}
-		}
+		dst = e.appendSegment(dst, st, text[seg:pos])
+		dst = append(dst, at.id)
+		seg = pos + len(at.content)
 	}
-	return e.appendSegment(dst, st, text[segStart:])
+	return e.appendSegment(dst, st, text[seg:])
 }
 
 // statePool recycles encodeStates across calls.
@@ -103,6 +142,13 @@ type encodeState struct {
 	word, key, nfd []byte
 	runes          []rune
 	one, src       [utf8.UTFMax]byte
+
+	// The Unigram encoder's: normalized text, pre-tokens and the Viterbi
+	// lattice.
+	bufA, bufB    []byte
+	pieces, spans []span
+	best          []float64
+	from, ids     []int
 }
 
 // appendSegment normalizes, pre-tokenizes and WordPiece-encodes text that
@@ -162,7 +208,7 @@ func (e *bertEncoder) appendSegment(dst []int, st *encodeState, text string) []i
 
 // transform applies accent stripping (NFD, then dropping Mn) and
 // lowercasing to one non-ASCII character.
-func (e *bertEncoder) transform(st *encodeState, r rune) []rune {
+func (e *bertNorm) transform(st *encodeState, r rune) []rune {
 	src := st.src[:utf8.EncodeRune(st.src[:], r)]
 	if e.stripAccents {
 		st.nfd = norm.NFD.Append(st.nfd[:0], src...)
