@@ -40,9 +40,9 @@ type Model struct {
 
 // scratch holds the buffers of one Encode call.
 type scratch struct {
-	ids   []int
-	ids32 []int32
-	acc   []float64
+	ids           []int
+	ids32, sorted []int32
+	acc           []float32
 }
 
 // layout is one way of laying out a model directory (model2vec's
@@ -257,7 +257,7 @@ func newModel(tok *hftok.Tokenizer, table []float32, rows, dim int, mapping []in
 		median = (lengths[(n-1)/2] + lengths[n/2]) / 2 // numpy's median, truncated by int()
 	}
 	m.maxChars = MaxTokens * median
-	m.scratch.New = func() any { return &scratch{acc: make([]float64, dim)} }
+	m.scratch.New = func() any { return &scratch{acc: make([]float32, dim)} }
 	return m, nil
 }
 
@@ -339,7 +339,7 @@ func (m *Model) Encode(dst []float32, text string) {
 	}
 	sc := m.scratch.Get().(*scratch)
 	sc.ids32 = m.tokenize(sc.ids32[:0], sc, text)
-	pool(dst, sc.acc, m.table, m.dim, m.mapping, m.weights, sc.ids32, m.normalize)
+	pool(dst, sc, m.table, m.dim, m.mapping, m.weights, sc.ids32, m.normalize)
 	m.scratch.Put(sc)
 }
 
@@ -386,44 +386,69 @@ func (m *Model) EncodeBatch(texts []string, out []float32) {
 // It writes (1/n) Σₖ weights[ids[k]]·table[ids[k]] to dst (length dim),
 // divided by its L2 norm plus 1e-32 when normalize, or zeros for no ids.
 func Pool(dst, table []float32, dim int, weights []float32, ids []int32, normalize bool) {
-	pool(dst, make([]float64, dim), table, dim, nil, weights, ids, normalize)
+	pool(dst, &scratch{acc: make([]float32, dim)}, table, dim, nil, weights, ids, normalize)
 }
 
-// pool is Pool with a mapping from token id to row (nil for the identity)
-// and an accumulator of dim values.
-func pool(dst []float32, acc []float64, table []float32, dim int, mapping []int32, weights []float32, ids []int32, normalize bool) {
+// pool is Pool with a mapping from token id to row (nil for the identity),
+// using sc's accumulator (dim values) and sorted-id buffer. Each distinct
+// id's row is added once, times its count: fewer rows to read, and a sum
+// no less exact than the library's float32 one.
+func pool(dst []float32, sc *scratch, table []float32, dim int, mapping []int32, weights []float32, ids []int32, normalize bool) {
+	acc := sc.acc[:dim]
 	clear(acc)
-	for _, id := range ids {
+	if len(ids) == 0 {
+		clear(dst)
+		return
+	}
+	sorted := append(sc.sorted[:0], ids...)
+	slices.Sort(sorted)
+	sc.sorted = sorted
+	for i := 0; i < len(sorted); {
+		id := sorted[i]
+		n := 1
+		for i+n < len(sorted) && sorted[i+n] == id {
+			n++
+		}
+		i += n
 		row := int(id)
 		if mapping != nil {
 			row = int(mapping[id])
 		}
-		r := table[row*dim : (row+1)*dim]
-		a := acc[:len(r)]
-		if weights == nil {
-			for j, v := range r {
-				a[j] += float64(v)
-			}
-			continue
+		f := float32(n)
+		if weights != nil {
+			f *= weights[id]
 		}
-		w := float64(weights[id])
-		for j, v := range r {
-			a[j] += w * float64(v)
-		}
-	}
-	if len(ids) == 0 {
-		clear(dst)
-		return
+		axpy(acc, table[row*dim:(row+1)*dim], f)
 	}
 	scale := 1 / float64(len(ids))
 	if normalize {
 		var ss float64
 		for _, v := range acc {
-			ss += (v * scale) * (v * scale)
+			ss += float64(v) * float64(v)
 		}
-		scale /= math.Sqrt(ss) + 1e-32
+		scale /= math.Sqrt(ss*scale*scale) + 1e-32
 	}
 	for j, v := range acc {
-		dst[j] = float32(v * scale)
+		dst[j] = float32(float64(v) * scale)
+	}
+}
+
+// axpy adds f·x to y (len(y) ≥ len(x)).
+func axpy(y, x []float32, f float32) {
+	y = y[:len(x)]
+	j := 0
+	for ; j+8 <= len(x); j += 8 {
+		xx, yy := x[j:j+8:j+8], y[j:j+8:j+8]
+		yy[0] += f * xx[0]
+		yy[1] += f * xx[1]
+		yy[2] += f * xx[2]
+		yy[3] += f * xx[3]
+		yy[4] += f * xx[4]
+		yy[5] += f * xx[5]
+		yy[6] += f * xx[6]
+		yy[7] += f * xx[7]
+	}
+	for ; j < len(x); j++ {
+		y[j] += f * x[j]
 	}
 }

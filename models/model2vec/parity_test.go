@@ -325,3 +325,23 @@ func ExampleModel_Encode() {
 	fmt.Printf("%.4f\n", v)
 	// Output: [-0.3935 -0.9193]
 }
+
+// TestEncodeAllocatesNothing checks that a warm Encode allocates nothing,
+// on every text of the oracle (multilingual, emoji, CJK and Hangul, long
+// words), with the WordPiece and the Unigram tokenizer.
+func TestEncodeAllocatesNothing(t *testing.T) {
+	if raceEnabled || testing.CoverMode() != "" {
+		t.Skip("allocation counts are not meaningful under the race detector or coverage")
+	}
+	var o tokensOracle
+	readJSON(t, "tokens_oracle.json", &o)
+	for _, name := range []string{"test-model-float32", "test-model-vocab-quantized"} {
+		m := load(t, name)
+		v := make([]float32, m.Dim())
+		for i, text := range o.Texts {
+			if a := testing.AllocsPerRun(5, func() { m.Encode(v, text) }); a > 0 {
+				t.Errorf("%s: Encode of text %d (%.30q) allocates %v times", name, i, text, a)
+			}
+		}
+	}
+}

@@ -211,8 +211,7 @@ func (e *bertEncoder) appendSegment(dst []int, st *encodeState, text string) []i
 func (e *bertNorm) transform(st *encodeState, r rune) []rune {
 	src := st.src[:utf8.EncodeRune(st.src[:], r)]
 	if e.stripAccents {
-		st.nfd = norm.NFD.Append(st.nfd[:0], src...)
-		src = st.nfd
+		src = st.decompose(src, r)
 	}
 	out := st.runes[:0]
 	for len(src) > 0 {
@@ -234,9 +233,28 @@ func (e *bertNorm) transform(st *encodeState, r rune) []rune {
 	return out
 }
 
+// decompose returns the canonical decomposition (NFD) of the one character
+// r encoded in src, without allocating: from the normalization tables,
+// except for Hangul syllables, which decompose by Unicode's algorithm into
+// leading consonant, vowel and optional trailing consonant.
+func (st *encodeState) decompose(src []byte, r rune) []byte {
+	if s := r - 0xac00; s >= 0 && s < 11172 {
+		st.nfd = utf8.AppendRune(st.nfd[:0], 0x1100+s/588)
+		st.nfd = utf8.AppendRune(st.nfd, 0x1161+s%588/28)
+		if t := s % 28; t != 0 {
+			st.nfd = utf8.AppendRune(st.nfd, 0x11a7+t)
+		}
+		return st.nfd
+	}
+	if d := norm.NFD.Properties(src).Decomposition(); d != nil {
+		return d
+	}
+	return src
+}
+
 // appendWord appends the WordPiece ids of one pre-tokenized word.
 func (e *bertEncoder) appendWord(dst []int, st *encodeState, word []byte) []int {
-	if utf8.RuneCount(word) > e.maxChars {
+	if longerThan(word, e.maxChars) {
 		return append(dst, e.unk)
 	}
 	mark := len(dst)
@@ -268,6 +286,19 @@ func (e *bertEncoder) appendWord(dst []int, st *encodeState, word []byte) []int 
 		start = end
 	}
 	return dst
+}
+
+// longerThan reports whether the UTF-8 word has more than n characters
+// (utf8.RuneCount copies non-ASCII input to a string).
+func longerThan(word []byte, n int) bool {
+	for _, b := range word {
+		if utf8.RuneStart(b) {
+			if n--; n < 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // safeAt returns b[i], or a rune-start byte past the end.

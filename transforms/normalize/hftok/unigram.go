@@ -276,13 +276,19 @@ func (e *unigramEncoder) appendFused(dst []int, piece []byte) []int {
 
 // byteTrie finds the vocabulary pieces that prefix a byte string.
 type byteTrie struct {
-	root  [256]int32 // child of the root per byte, 0 when none
-	first []int32    // node → index of its first child edge
-	count []uint16   // node → number of child edges
-	id    []int32    // node → piece id ending there, -1 when none
-	label []byte     // edge labels, sorted per node
-	child []int32    // edge targets
+	first []int32  // node → index of its first child edge
+	count []uint16 // node → number of child edges
+	id    []int32  // node → piece id ending there, -1 when none
+	label []byte   // edge labels, sorted per node
+	child []int32  // edge targets
+	// Nodes with many children (the root among them) look children up in a
+	// table of 256 entries (0 for none) at dense[node]×256 of denseChild.
+	dense      []int32 // node → table index, -1 for none
+	denseChild []int32
 }
+
+// denseFanout is the number of children from which a node gets a table.
+const denseFanout = 8
 
 // newByteTrie builds the trie of vocab's pieces.
 func newByteTrie(vocab map[string]int) byteTrie {
@@ -296,8 +302,18 @@ func newByteTrie(vocab map[string]int) byteTrie {
 	t := byteTrie{}
 	t.newNode() // node 0: the root
 	t.build(0, keys, 0, vocab)
-	for i := 0; i < int(t.count[0]); i++ {
-		t.root[t.label[int(t.first[0])+i]] = t.child[int(t.first[0])+i]
+	t.dense = make([]int32, len(t.id))
+	for node := range t.id {
+		t.dense[node] = -1
+		if node != 0 && t.count[node] <= denseFanout {
+			continue
+		}
+		t.dense[node] = int32(len(t.denseChild) / 256)
+		table := make([]int32, 256)
+		for i := t.first[node]; i < t.first[node]+int32(t.count[node]); i++ {
+			table[t.label[i]] = t.child[i]
+		}
+		t.denseChild = append(t.denseChild, table...)
 	}
 	return t
 }
@@ -346,7 +362,7 @@ func (t *byteTrie) prefixes(s []byte, fn func(length, id int)) {
 	if len(s) == 0 {
 		return
 	}
-	node := t.root[s[0]]
+	node := t.next(0, s[0])
 	for i := 1; node != 0; i++ {
 		if id := t.id[node]; id >= 0 {
 			fn(i, int(id))
@@ -360,15 +376,10 @@ func (t *byteTrie) prefixes(s []byte, fn func(length, id int)) {
 
 // next returns node's child along byte b, or 0.
 func (t *byteTrie) next(node int32, b byte) int32 {
-	lo, hi := int(t.first[node]), int(t.first[node])+int(t.count[node])
-	for hi-lo > 8 {
-		mid := (lo + hi) / 2
-		if t.label[mid] < b {
-			lo = mid + 1
-		} else {
-			hi = mid + 1 // b may be at mid
-		}
+	if d := t.dense[node]; d >= 0 {
+		return t.denseChild[int(d)<<8|int(b)]
 	}
+	lo, hi := int(t.first[node]), int(t.first[node])+int(t.count[node])
 	for ; lo < hi; lo++ {
 		if t.label[lo] == b {
 			return t.child[lo]
