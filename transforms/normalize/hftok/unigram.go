@@ -151,19 +151,25 @@ func newUnigramEncoder(content []byte, spec *hftokenizer.TokenizerJSON) (*unigra
 	return e, nil
 }
 
-// appendEncode appends the ids of text to dst.
-func (e *unigramEncoder) appendEncode(dst []int, text string) []int {
-	st := statePool.Get().(*encodeState)
+// appendEncode appends the ids of text to dst (see
+// Tokenizer.AppendEncodePrefix for limit and drop).
+func (e *unigramEncoder) appendEncode(dst []int, text string, limit, drop int) []int {
+	st := getState(len(dst), limit, drop)
 	defer statePool.Put(st)
 	seg := 0
-	for {
+	for !st.done {
 		pos, at := e.added.find(text, seg)
 		if at == nil {
 			break
 		}
 		dst = e.appendSegment(dst, st, text[seg:pos], seg == 0)
-		dst = append(dst, at.id)
+		if !st.done {
+			dst = st.keep(append(dst, at.id), len(dst))
+		}
 		seg = pos + len(at.content)
+	}
+	if st.done {
+		return dst
 	}
 	return e.appendSegment(dst, st, text[seg:], seg == 0)
 }
@@ -200,7 +206,10 @@ func (e *unigramEncoder) appendSegment(dst []int, st *encodeState, text string, 
 	}
 	st.bufA, st.bufB, st.pieces, st.spans = a, b, pieces, spare
 	for _, p := range pieces {
-		dst = e.appendPiece(dst, st, a[p.start:p.end])
+		if st.done {
+			break
+		}
+		dst = st.keep(e.appendPiece(dst, st, a[p.start:p.end]), len(dst))
 	}
 	return dst
 }
