@@ -118,18 +118,29 @@ func newBertEncoder(spec *hftokenizer.TokenizerJSON, tokens []string) *bertEncod
 	return e
 }
 
-// appendEncode appends the ids of text to dst, as st's limit and drop say
-// (see Tokenizer.AppendEncodePrefix).
+// appendEncode appends the ids of text to dst (see
+// Tokenizer.AppendEncodePrefix for limit and drop).
 func (e *bertEncoder) appendEncode(dst []int, text string, limit, drop int) []int {
+	return encodeSegments(dst, text, limit, drop, &e.added, func(dst []int, st *encodeState, seg string, _ bool) []int {
+		return e.appendSegment(dst, st, seg)
+	})
+}
+
+// encodeSegments appends the ids of text to dst, at most limit of them
+// (all when negative) and none equal to drop: the ids of its added tokens
+// and, for the text around them, what segment appends (atStart: the
+// segment starts the text).
+func encodeSegments(dst []int, text string, limit, drop int, added *addedTokens,
+	segment func(dst []int, st *encodeState, seg string, atStart bool) []int) []int {
 	st := getState(len(dst), limit, drop)
 	defer statePool.Put(st)
 	seg := 0
 	for !st.done {
-		pos, at := e.added.find(text, seg)
+		pos, at := added.find(text, seg)
 		if at == nil {
 			break
 		}
-		dst = e.appendSegment(dst, st, text[seg:pos])
+		dst = segment(dst, st, text[seg:pos], seg == 0)
 		if !st.done {
 			dst = st.keep(append(dst, at.id), len(dst))
 		}
@@ -138,7 +149,7 @@ func (e *bertEncoder) appendEncode(dst []int, text string, limit, drop int) []in
 	if st.done {
 		return dst
 	}
-	return e.appendSegment(dst, st, text[seg:])
+	return segment(dst, st, text[seg:], seg == 0)
 }
 
 // statePool recycles encodeStates across calls.

@@ -154,24 +154,7 @@ func newUnigramEncoder(content []byte, spec *hftokenizer.TokenizerJSON) (*unigra
 // appendEncode appends the ids of text to dst (see
 // Tokenizer.AppendEncodePrefix for limit and drop).
 func (e *unigramEncoder) appendEncode(dst []int, text string, limit, drop int) []int {
-	st := getState(len(dst), limit, drop)
-	defer statePool.Put(st)
-	seg := 0
-	for !st.done {
-		pos, at := e.added.find(text, seg)
-		if at == nil {
-			break
-		}
-		dst = e.appendSegment(dst, st, text[seg:pos], seg == 0)
-		if !st.done {
-			dst = st.keep(append(dst, at.id), len(dst))
-		}
-		seg = pos + len(at.content)
-	}
-	if st.done {
-		return dst
-	}
-	return e.appendSegment(dst, st, text[seg:], seg == 0)
+	return encodeSegments(dst, text, limit, drop, &e.added, e.appendSegment)
 }
 
 // span is a pre-token: a byte range of a buffer, and whether it starts the
