@@ -61,10 +61,10 @@
 //     then Save writes both, and Encode computes exactly the trainer's
 //     Σ sigmoid(u[iₖ])·T[iₖ] / n. (The library's to_static_model instead
 //     folds sigmoid(u) into the rows of T and drops the weights; that is the
-//     same vector.) A model loaded without weights and fine-tuned should
-//     start from weights ½ to match the library's trainer, or from 1 to
-//     start exactly at the loaded model's encoding: with normalize the
-//     common factor cancels.
+//     same vector.) From a base model without weights the library's
+//     trainer starts every weight at ½: with normalize that changes no
+//     vector, without it every vector is halved until training moves the
+//     weights.
 //   - Padding. The trainer pads batches with the pad token id and excludes
 //     that id from the mean (n counts the other ids). Encode counts every
 //     id, including a literal [PAD] in the text: a batched forward must mask
@@ -79,7 +79,8 @@
 //     the mapping; DenseTable resolves the mapping into one row per token
 //     id, which a winnow trainer can train and New can take.
 //
-// So, for ids of one text, mask marking its tokens, a head trained in a
-// GoMLX graph must compute Pool(DenseTable(), Weights(), ids) (weights 1
-// when nil); Pool is the reference its tests compare against.
+// So a batched forward in a GoMLX graph, on a row holding one text's ids
+// i₁…iₙ and masked by position beyond n, must equal
+// Pool(dst, DenseTable(), Dim(), Weights(), ids, Normalize()) (weights 1
+// when nil): Pool is the reference its tests compare against.
 package model2vec

@@ -302,17 +302,9 @@ func (m *Model) Tokenize(dst []int32, text string) []int32 {
 }
 
 func (m *Model) tokenize(dst []int32, sc *scratch, text string) []int32 {
-	sc.ids = m.tok.AppendEncode(sc.ids[:0], cutChars(text, m.maxChars))
-	n := 0
+	sc.ids = m.tok.AppendEncodePrefix(sc.ids[:0], cutChars(text, m.maxChars), MaxTokens, m.unk)
 	for _, id := range sc.ids {
-		if id == m.unk {
-			continue
-		}
-		if n == MaxTokens {
-			break
-		}
 		dst = append(dst, int32(id))
-		n++
 	}
 	return dst
 }

@@ -1,6 +1,7 @@
 package hftok
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -117,28 +118,71 @@ func newBertEncoder(spec *hftokenizer.TokenizerJSON, tokens []string) *bertEncod
 	return e
 }
 
-// appendEncode appends the ids of text to dst.
-func (e *bertEncoder) appendEncode(dst []int, text string) []int {
-	st := statePool.Get().(*encodeState)
+// appendEncode appends the ids of text to dst (see
+// Tokenizer.AppendEncodePrefix for limit and drop).
+func (e *bertEncoder) appendEncode(dst []int, text string, limit, drop int) []int {
+	return encodeSegments(dst, text, limit, drop, &e.added, func(dst []int, st *encodeState, seg string, _ bool) []int {
+		return e.appendSegment(dst, st, seg)
+	})
+}
+
+// encodeSegments appends the ids of text to dst, at most limit of them
+// (all when negative) and none equal to drop: the ids of its added tokens
+// and, for the text around them, what segment appends (atStart: the
+// segment starts the text).
+func encodeSegments(dst []int, text string, limit, drop int, added *addedTokens,
+	segment func(dst []int, st *encodeState, seg string, atStart bool) []int) []int {
+	st := getState(len(dst), limit, drop)
 	defer statePool.Put(st)
 	seg := 0
-	for {
-		pos, at := e.added.find(text, seg)
+	for !st.done {
+		pos, at := added.find(text, seg)
 		if at == nil {
 			break
 		}
-		dst = e.appendSegment(dst, st, text[seg:pos])
-		dst = append(dst, at.id)
+		dst = segment(dst, st, text[seg:pos], seg == 0)
+		if !st.done {
+			dst = st.keep(append(dst, at.id), len(dst))
+		}
 		seg = pos + len(at.content)
 	}
-	return e.appendSegment(dst, st, text[seg:])
+	if st.done {
+		return dst
+	}
+	return segment(dst, st, text[seg:], seg == 0)
 }
 
 // statePool recycles encodeStates across calls.
 var statePool = sync.Pool{New: func() any { return new(encodeState) }}
 
+// getState returns a state for an encoding that appends to a dst of length
+// base at most limit ids (all when negative), leaving out id drop.
+func getState(base, limit, drop int) *encodeState {
+	st := statePool.Get().(*encodeState)
+	st.base, st.limit, st.drop, st.done = base, limit, drop, false
+	return st
+}
+
+// keep removes the dropped id from dst[mark:], ids just appended, and cuts
+// dst at the limit, after which the encoding is done.
+func (st *encodeState) keep(dst []int, mark int) []int {
+	if st.drop >= 0 {
+		dst = append(dst[:mark], slices.DeleteFunc(dst[mark:], func(id int) bool { return id == st.drop })...)
+	}
+	if st.limit >= 0 && len(dst)-st.base >= st.limit {
+		dst, st.done = dst[:st.base+st.limit], true
+	}
+	return dst
+}
+
 // encodeState holds the scratch buffers of one appendEncode call.
 type encodeState struct {
+	// The encoding's limit on appended ids (negative: none), the id it
+	// leaves out (negative: none), the length of dst it started from, and
+	// whether the limit was reached.
+	base, limit, drop int
+	done              bool
+
 	word, key, nfd []byte
 	runes          []rune
 	one, src       [utf8.UTFMax]byte
@@ -157,11 +201,14 @@ func (e *bertEncoder) appendSegment(dst []int, st *encodeState, text string) []i
 	st.word = st.word[:0]
 	flush := func() {
 		if len(st.word) > 0 {
-			dst = e.appendWord(dst, st, st.word)
+			dst = e.emitWord(dst, st, st.word)
 			st.word = st.word[:0]
 		}
 	}
 	for _, r := range text {
+		if st.done {
+			return dst
+		}
 		if e.cleanText && (r == 0 || r == utf8.RuneError || isControl(r)) {
 			continue
 		}
@@ -174,7 +221,7 @@ func (e *bertEncoder) appendSegment(dst []int, st *encodeState, text string) []i
 			case isASCIIPunct(r):
 				flush()
 				st.one[0] = byte(r)
-				dst = e.appendWord(dst, st, st.one[:1])
+				dst = e.emitWord(dst, st, st.one[:1])
 			default:
 				if e.lowercase && 'A' <= r && r <= 'Z' {
 					r += 'a' - 'A'
@@ -193,7 +240,7 @@ func (e *bertEncoder) appendSegment(dst []int, st *encodeState, text string) []i
 				flush()
 			case isASCIIPunct(o) || unicode.IsPunct(o):
 				flush()
-				dst = e.appendWord(dst, st, st.one[:utf8.EncodeRune(st.one[:], o)])
+				dst = e.emitWord(dst, st, st.one[:utf8.EncodeRune(st.one[:], o)])
 			default:
 				st.word = utf8.AppendRune(st.word, o)
 			}
@@ -250,6 +297,14 @@ func (st *encodeState) decompose(src []byte, r rune) []byte {
 		return d
 	}
 	return src
+}
+
+// emitWord appends the ids of one pre-tokenized word as st allows.
+func (e *bertEncoder) emitWord(dst []int, st *encodeState, word []byte) []int {
+	if st.done {
+		return dst
+	}
+	return st.keep(e.appendWord(dst, st, word), len(dst))
 }
 
 // appendWord appends the WordPiece ids of one pre-tokenized word.

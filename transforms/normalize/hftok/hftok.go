@@ -167,13 +167,30 @@ func (t *Tokenizer) Encode(text string) []int {
 
 // AppendEncode appends the token ids of text to dst.
 func (t *Tokenizer) AppendEncode(dst []int, text string) []int {
+	return t.AppendEncodePrefix(dst, text, -1, -1)
+}
+
+// AppendEncodePrefix appends to dst the first n token ids of text (all of
+// them when n < 0), leaving out every id equal to drop (none when drop < 0),
+// and stops encoding once it has them: a long text costs only the words
+// that reach the limit.
+func (t *Tokenizer) AppendEncodePrefix(dst []int, text string, n, drop int) []int {
 	switch {
 	case t.bert != nil:
-		return t.bert.appendEncode(dst, text)
+		return t.bert.appendEncode(dst, text, n, drop)
 	case t.uni != nil:
-		return t.uni.appendEncode(dst, text)
+		return t.uni.appendEncode(dst, text, n, drop)
 	}
-	return append(dst, t.lib.Encode(text)...)
+	mark := len(dst)
+	for _, id := range t.lib.Encode(text) {
+		if len(dst)-mark == n {
+			break
+		}
+		if id != drop {
+			dst = append(dst, id)
+		}
+	}
+	return dst
 }
 
 // UnkToken returns the unknown token of a WordPiece, BPE or WordLevel model

@@ -151,21 +151,10 @@ func newUnigramEncoder(content []byte, spec *hftokenizer.TokenizerJSON) (*unigra
 	return e, nil
 }
 
-// appendEncode appends the ids of text to dst.
-func (e *unigramEncoder) appendEncode(dst []int, text string) []int {
-	st := statePool.Get().(*encodeState)
-	defer statePool.Put(st)
-	seg := 0
-	for {
-		pos, at := e.added.find(text, seg)
-		if at == nil {
-			break
-		}
-		dst = e.appendSegment(dst, st, text[seg:pos], seg == 0)
-		dst = append(dst, at.id)
-		seg = pos + len(at.content)
-	}
-	return e.appendSegment(dst, st, text[seg:], seg == 0)
+// appendEncode appends the ids of text to dst (see
+// Tokenizer.AppendEncodePrefix for limit and drop).
+func (e *unigramEncoder) appendEncode(dst []int, text string, limit, drop int) []int {
+	return encodeSegments(dst, text, limit, drop, &e.added, e.appendSegment)
 }
 
 // span is a pre-token: a byte range of a buffer, and whether it starts the
@@ -200,7 +189,10 @@ func (e *unigramEncoder) appendSegment(dst []int, st *encodeState, text string, 
 	}
 	st.bufA, st.bufB, st.pieces, st.spans = a, b, pieces, spare
 	for _, p := range pieces {
-		dst = e.appendPiece(dst, st, a[p.start:p.end])
+		if st.done {
+			break
+		}
+		dst = st.keep(e.appendPiece(dst, st, a[p.start:p.end]), len(dst))
 	}
 	return dst
 }

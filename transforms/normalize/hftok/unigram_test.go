@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/winnowlabs/winnow/internal/testutil"
@@ -114,6 +115,56 @@ func TestTranslateRegex(t *testing.T) {
 		re, ok := translateRegex(c.in)
 		if ok != c.ok || (ok && re.String() != c.want) {
 			t.Errorf("translateRegex(%q) = %v, %v; want %q, %v", c.in, re, ok, c.want, c.ok)
+		}
+	}
+}
+
+// TestAppendEncodePrefix checks that the limited encoding is the full one
+// with the dropped id removed, cut at the limit, for the BERT and Unigram
+// encoders and the library's.
+func TestAppendEncodePrefix(t *testing.T) {
+	o := readTokensOracle(t)
+	base, err := os.ReadFile(testutil.Testdata(t, "model2vec/test-model-vocab-quantized/tokenizer.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An Nmt normalizer is not reproduced: this one goes to the library.
+	lib := filepath.Join(t.TempDir(), "tokenizer.json")
+	if err := os.WriteFile(lib, []byte(strings.Replace(string(base), `"normalizer":{`, `"normalizer":{"type":"Nmt"},"x":{`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{
+		testutil.Testdata(t, "model2vec/test-model-float32/tokenizer.json"),
+		testutil.Testdata(t, "model2vec/test-model-vocab-quantized/tokenizer.json"),
+		lib,
+	} {
+		tok, err := Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		texts := o.Texts
+		if path == lib {
+			if tok.uni != nil || tok.bert != nil {
+				t.Fatal("the Nmt tokenizer got an own encoder")
+			}
+			texts = []string{o.Texts[0], o.Texts[31], o.Texts[33]} // the library is slow
+		}
+		for _, text := range texts {
+			full := tok.Encode(text)
+			for _, drop := range []int{-1, 1} {
+				kept := slices.DeleteFunc(slices.Clone(full), func(id int) bool { return id == drop })
+				for _, n := range []int{-1, 0, 7, 512, len(kept)} {
+					want := kept
+					if n >= 0 && n < len(kept) {
+						want = kept[:n]
+					}
+					prefix := []int{42}
+					got := tok.AppendEncodePrefix(prefix, text, n, drop)
+					if got[0] != 42 || !slices.Equal(got[1:], want) {
+						t.Fatalf("%s: AppendEncodePrefix(%.30q, %d, %d) = %v, want %v", path, text, n, drop, got[1:], want)
+					}
+				}
+			}
 		}
 	}
 }
