@@ -145,3 +145,65 @@ func TestEncodeIsCompactSortedAndExact(t *testing.T) {
 		t.Fatalf("nan encoded as %s %v", b, err)
 	}
 }
+
+// batchUpper upper-cases the text of a whole batch at once and counts its
+// calls; rows whose text is "bad" are bad rows.
+type batchUpper struct{ calls, rows int }
+
+func (b *batchUpper) Apply(r *Row) (bool, error) {
+	keep, errs := []bool{false}, []error{nil}
+	b.ApplyBatch([]*Row{r}, keep, errs)
+	return keep[0], errs[0]
+}
+
+func (b *batchUpper) ApplyBatch(rs []*Row, keep []bool, errs []error) {
+	b.calls++
+	b.rows += len(rs)
+	for i, r := range rs {
+		obj, err := r.Object()
+		if err == nil && obj["text"] == "bad" {
+			err = BadRowf("bad text")
+		}
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		obj["text"] = strings.ToUpper(obj["text"].(string))
+		r.Set(obj)
+		keep[i] = true
+	}
+}
+
+// ChainBatch gives every row the outcome Chain gives it, and hands a batch
+// operation only the rows earlier operations kept, all at once.
+func TestChainBatchMatchesChain(t *testing.T) {
+	dropB := OpFunc(func(r *Row) (bool, error) {
+		obj, err := r.Object()
+		return err == nil && obj["text"] != "b", err
+	})
+	lines := []string{`{"text":"a"}`, `{"text":"b"}`, `{"text":"bad"}`, `not json`, `{"text":"c"}`}
+	var rs, single []*Row
+	for i, l := range lines {
+		rs = append(rs, New([]byte(l), "x", int64(i+1)))
+		single = append(single, New([]byte(l), "x", int64(i+1)))
+	}
+	up := &batchUpper{}
+	keep, errs := make([]bool, len(rs)), make([]error, len(rs))
+	ChainBatch(rs, []Op{dropB, up}, keep, errs)
+	if up.calls != 1 || up.rows != 3 {
+		t.Errorf("batch op called %d times with %d rows, want once with 3", up.calls, up.rows)
+	}
+	for i, r := range single {
+		k, err := Chain(r, []Op{dropB, &batchUpper{}})
+		if k != keep[i] || (err == nil) != (errs[i] == nil) {
+			t.Errorf("row %d: batch keep %v err %v, single keep %v err %v", i, keep[i], errs[i], k, err)
+		}
+		if k {
+			a, _ := rs[i].Encode()
+			b, _ := r.Encode()
+			if string(a) != string(b) {
+				t.Errorf("row %d: %s vs %s", i, a, b)
+			}
+		}
+	}
+}
