@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -61,6 +62,11 @@ type SplitResult struct {
 	// Ranking holds how well a regressor's or ranker's scores order the
 	// rows by label (Spearman, Kendall, ROC AUC, best-threshold F1).
 	Ranking *evaluate.RankingReport `json:"ranking,omitempty"`
+	// Threshold is the score from which a regressor or ranker calls a row
+	// positive in Report (binary labels); ThresholdFrom is the split it
+	// was chosen on as the best F1 ("valid", or this split without one).
+	Threshold     *float64 `json:"threshold,omitempty"`
+	ThresholdFrom string   `json:"threshold_from,omitempty"`
 }
 
 // Results are what Evaluate saves in the model directory.
@@ -85,6 +91,9 @@ func (r *Results) Text() string {
 			fmt.Fprintf(&b, "N\t%d\nP@1\t%s\nR@1\t%s\n\n", s.Examples, fmtG3(s.PrecisionAt1), fmtG3(s.RecallAt1))
 		} else {
 			fmt.Fprintf(&b, "N\t%d\n\n", s.Examples)
+		}
+		if s.Threshold != nil {
+			fmt.Fprintf(&b, "rows scoring at least %.4g (the best F1 on the %s split) called positive:\n", *s.Threshold, s.ThresholdFrom)
 		}
 		if s.Report != nil {
 			b.WriteString(s.Report.Format(4))
@@ -164,8 +173,11 @@ func evaluateRows(ctx context.Context, o EvalOptions, man *modeldir.Manifest) ([
 	if err != nil {
 		return nil, err
 	}
+	// The valid split goes first: a regressor's or ranker's decision
+	// threshold is chosen there and applied to the test split.
 	var out []*SplitResult
-	for _, name := range []string{"test", "valid"} {
+	var threshold *float64
+	for _, name := range []string{"valid", "test"} {
 		if len(splits[name]) == 0 {
 			continue
 		}
@@ -180,14 +192,17 @@ func evaluateRows(ctx context.Context, o EvalOptions, man *modeldir.Manifest) ([
 		}
 		sr := &SplitResult{Split: name, Files: sd.files, Fingerprint: sd.fingerprint, Examples: int64(len(sd.examples))}
 		if clf.Info().Scoring.Mode == models.ScoreValue {
-			err = valueReports(sr, clf.Info(), man.Task, sd.examples, preds, o.PositiveFrom)
+			err = valueReports(sr, clf.Info(), man.Task, sd.examples, preds, o.PositiveFrom, threshold)
+			if sr.Ranking != nil && sr.Ranking.BestThreshold != nil && name == "valid" {
+				threshold = sr.Ranking.BestThreshold
+			}
 		} else {
 			sr.Report, err = classificationReport(clf.Info(), sd.examples, preds)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s split: %w", name, err)
 		}
-		out = append(out, sr)
+		out = append([]*SplitResult{sr}, out...) // test first
 	}
 	return out, nil
 }
@@ -255,7 +270,12 @@ func classificationReport(info *models.Info, ex []example, preds []models.Predic
 // valueReports evaluates a model whose output is its score: a regressor
 // gets the regression report and the ranking report, a ranker the ranking
 // report.
-func valueReports(sr *SplitResult, info *models.Info, task string, ex []example, preds []models.Prediction, positiveFrom *float64) error {
+//
+// With binary labels (or positiveFrom), the rows scoring at least a
+// threshold are also classified as positive and get a classification
+// report: the threshold is the given one (chosen on the valid split) or,
+// without one, the best on this split itself, which SplitResult says.
+func valueReports(sr *SplitResult, info *models.Info, task string, ex []example, preds []models.Prediction, positiveFrom, threshold *float64) error {
 	yTrue := make([]float64, len(ex))
 	yPred := make([]float64, len(ex))
 	for i, e := range ex {
@@ -271,7 +291,36 @@ func valueReports(sr *SplitResult, info *models.Info, task string, ex []example,
 			return err
 		}
 	}
-	sr.Ranking, err = evaluate.Rank(yPred, yTrue, evaluate.RankOptions{PositiveFrom: positiveFrom})
+	if sr.Ranking, err = evaluate.Rank(yPred, yTrue, evaluate.RankOptions{PositiveFrom: positiveFrom}); err != nil {
+		return err
+	}
+	sr.ThresholdFrom = "valid"
+	if threshold == nil {
+		threshold, sr.ThresholdFrom = sr.Ranking.BestThreshold, sr.Split
+	}
+	if threshold == nil || sr.Ranking.Positives == 0 {
+		sr.ThresholdFrom = ""
+		return nil
+	}
+	// Binary labels: positive from positiveFrom, or the greater of two
+	// values (as Rank binarizes them).
+	cut := positiveFrom
+	if cut == nil {
+		hi := slices.Max(yTrue)
+		cut = &hi
+	}
+	yt, yp := make([]string, len(ex)), make([]string, len(ex))
+	for i := range ex {
+		yt[i], yp[i] = "neg", "neg"
+		if yTrue[i] >= *cut {
+			yt[i] = "pos"
+		}
+		if yPred[i] >= *threshold {
+			yp[i] = "pos"
+		}
+	}
+	sr.Threshold = threshold
+	sr.Report, err = evaluate.Classify(yt, yp, []string{"neg", "pos"})
 	return err
 }
 

@@ -176,7 +176,8 @@ func TestModel2VecFrozenRegressionAndContrastive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := res.Splits[0]; s.Regression == nil || s.Regression.Rounded == nil || s.Ranking == nil || s.Ranking.AUC == nil || s.Report != nil {
+	if s := res.Splits[0]; s.Regression == nil || s.Regression.Rounded == nil || s.Ranking == nil || s.Ranking.AUC == nil ||
+		s.Report == nil || s.ThresholdFrom != "test" || len(s.Report.Classes) != 2 {
 		t.Fatalf("regression results %+v", s)
 	}
 	rank := staticOptions(t, models.KindContrastive, data)
