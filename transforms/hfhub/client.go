@@ -53,7 +53,17 @@ type Client struct {
 
 	// sleep waits between retries (tests replace it).
 	sleep func(ctx context.Context, d time.Duration) error
+	// stall is how long a download may receive nothing before it is
+	// resumed on a new connection (default stallTimeout; tests shorten it).
+	stall time.Duration
 }
+
+// Timeouts of a silent server: for an answer's headers, and for the next
+// bytes of a download.
+const (
+	headerTimeout = time.Minute
+	stallTimeout  = time.Minute
+)
 
 // FromEnv returns a Client configured as huggingface_hub configures itself
 // from the environment: HF_ENDPOINT, HF_TOKEN (or HF_TOKEN_PATH, or the
@@ -160,11 +170,17 @@ func (c *Client) httpClient() *http.Client {
 	return noRedirects
 }
 
-// noRedirects hands 3xx answers back: the Client follows a repository
-// rename itself and downloads from a CDN without the token.
-var noRedirects = &http.Client{
-	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-}
+// noRedirects hands 3xx answers back (the Client follows a repository
+// rename itself and downloads from a CDN without the token), and gives up
+// on a server that does not answer.
+var noRedirects = func() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.ResponseHeaderTimeout = headerTimeout
+	return &http.Client{
+		Transport:     t,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}()
 
 func (c *Client) workers() int {
 	if c.Workers > 0 {
@@ -185,6 +201,13 @@ func (c *Client) maxWait() time.Duration {
 		return c.MaxWait
 	}
 	return 2 * time.Minute
+}
+
+func (c *Client) stallTimeout() time.Duration {
+	if c.stall > 0 {
+		return c.stall
+	}
+	return stallTimeout
 }
 
 func (c *Client) wait(ctx context.Context, d time.Duration) error {

@@ -97,8 +97,8 @@ func (c *Client) Download(ctx context.Context, info *Info, names []string) (*Sna
 	}
 	snap.Fetched, snap.FetchedBytes = int(prog.files.Load()), prog.fetched.Load()
 	if c.Progress != nil {
-		fmt.Fprintf(c.Progress, "hub: %s at %.12s: fetched %d files (%s) in %s\n",
-			info.Repo, info.Commit, snap.Fetched, progress.Bytes(snap.FetchedBytes), time.Since(start).Round(time.Millisecond))
+		fmt.Fprintf(c.Progress, "hub: %s at %.12s: %d of %d files fetched (%s) in %s\n",
+			info.Repo, info.Commit, snap.Fetched, len(todo), progress.Bytes(snap.FetchedBytes), time.Since(start).Round(time.Millisecond))
 	}
 	return snap, nil
 }
@@ -304,9 +304,9 @@ func check(p string, size int64, want *hashSpec) error {
 }
 
 // download fetches m.location into partial, resuming from what partial
-// already holds with a Range request, and again after each dropped
-// connection; it gives up after MaxRetries drops in a row without
-// progress.
+// already holds with a Range request, and again after each dropped or
+// stalled connection; it gives up after MaxRetries drops in a row without
+// progress, keeping the partial file for the next run.
 func (c *Client) download(ctx context.Context, info *Info, name string, m meta, partial string, prog *transfer) error {
 	what := fmt.Sprintf("%s: %s", info.Repo, name)
 	fh, err := os.OpenFile(partial, os.O_RDWR|os.O_CREATE, 0o644)
@@ -318,89 +318,105 @@ func (c *Client) download(ctx context.Context, info *Info, name string, m meta, 
 	if err != nil {
 		return err
 	}
-	offset := st.Size()
-	if offset > m.size {
-		if err := fh.Truncate(0); err != nil {
-			return err
-		}
-		offset = 0
-	}
+	offset := min(st.Size(), m.size)
 	prog.add(offset)
 	for drops := 0; offset < m.size; {
-		var header http.Header
-		if offset > 0 {
-			header = http.Header{"Range": {fmt.Sprintf("bytes=%d-", offset)}}
-		}
-		resp, err := c.send(ctx, what, http.MethodGet, m.location, header)
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if drops++; drops > c.maxRetries() {
-				return fmt.Errorf("%w (the partial download %s is resumed by the next run)", err, partial)
-			}
-			c.notice("%s: %v; retrying", what, err)
-			if err := c.wait(ctx, backoff(drops)); err != nil {
-				return err
-			}
-			continue
-		}
-		switch resp.StatusCode {
-		case http.StatusPartialContent:
-			if start, ok := rangeStart(resp.Header.Get("Content-Range")); !ok || start != offset {
-				drain(resp)
-				return fmt.Errorf("%s: asked for bytes from %d, got Content-Range %q", what, offset, resp.Header.Get("Content-Range"))
-			}
-		case http.StatusOK:
-			if offset > 0 {
-				// The server ignored the Range: start over.
-				prog.add(-offset)
-				offset = 0
-			}
-		case http.StatusRequestedRangeNotSatisfiable:
-			drain(resp)
-			if offset == 0 {
-				return fmt.Errorf("%s: HTTP 416 for the whole file", what)
-			}
-			prog.add(-offset)
-			offset = 0
-			if err := fh.Truncate(0); err != nil {
-				return err
-			}
-			continue
-		default:
-			defer resp.Body.Close()
-			return c.answerError(resp, info.Repo, name, false)
-		}
-		if err := fh.Truncate(offset); err != nil {
-			resp.Body.Close()
+		next, err := c.getFrom(ctx, info, name, m, fh, offset, prog)
+		var drop *dropError
+		if err != nil && !errors.As(err, &drop) {
 			return err
 		}
-		n, err := copyAt(fh, offset, resp.Body, prog)
-		resp.Body.Close()
-		offset += n
-		if err == nil {
-			break
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if n > 0 {
+		if next > offset {
 			drops = 0
 		}
-		if drops++; drops > c.maxRetries() {
-			return fmt.Errorf("%s: the connection dropped %d times at byte %d of %d: %w (the partial download %s is resumed by the next run)", what, drops, offset, m.size, err, partial)
+		offset = next
+		if err == nil {
+			continue
 		}
-		c.notice("%s: connection dropped at byte %d of %d (%v); resuming", what, offset, m.size, err)
+		if drops++; drops > c.maxRetries() {
+			return fmt.Errorf("%s: %d failed attempts at byte %d of %d, the last: %w (the partial download %s is resumed by the next run)", what, drops, offset, m.size, drop.err, partial)
+		}
+		c.notice("%s: connection dropped at byte %d of %d (%v); resuming", what, offset, m.size, drop.err)
 		if err := c.wait(ctx, backoff(drops)); err != nil {
 			return err
 		}
 	}
-	if err := fh.Sync(); err != nil {
-		return err
-	}
-	return nil
+	return fh.Sync()
 }
+
+// dropError is a connection that failed or stalled: worth resuming.
+type dropError struct{ err error }
+
+func (e *dropError) Error() string { return e.err.Error() }
+
+// getFrom asks for the file's bytes from offset on and writes them to fh
+// at their place. It returns the offset reached; a connection that fails
+// or stays silent for the stall timeout is a *dropError.
+func (c *Client) getFrom(ctx context.Context, info *Info, name string, m meta, fh *os.File, offset int64, prog *transfer) (int64, error) {
+	what := fmt.Sprintf("%s: %s", info.Repo, name)
+	var header http.Header
+	if offset > 0 {
+		header = http.Header{"Range": {fmt.Sprintf("bytes=%d-", offset)}}
+	}
+	reqCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	resp, err := c.send(reqCtx, what, http.MethodGet, m.location, header)
+	if err != nil {
+		if ctx.Err() != nil {
+			return offset, ctx.Err()
+		}
+		return offset, &dropError{err}
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusPartialContent:
+		if start, ok := rangeStart(resp.Header.Get("Content-Range")); !ok || start != offset {
+			return offset, fmt.Errorf("%s: asked for bytes from %d, got Content-Range %q", what, offset, resp.Header.Get("Content-Range"))
+		}
+	case http.StatusOK:
+		// The whole file: the server ignored the Range.
+		prog.add(-offset)
+		offset = 0
+	case http.StatusRequestedRangeNotSatisfiable:
+		if offset == 0 {
+			return 0, fmt.Errorf("%s: HTTP 416 for the whole file", what)
+		}
+		// What the partial file holds is not a prefix: start over.
+		prog.add(-offset)
+		return 0, fh.Truncate(0)
+	default:
+		return offset, c.answerError(resp, info.Repo, name, false)
+	}
+	if err := fh.Truncate(offset); err != nil {
+		return offset, err
+	}
+	// A body that stops coming cancels its request.
+	watchdog := time.AfterFunc(c.stallTimeout(), cancel)
+	defer watchdog.Stop()
+	n, err := copyAt(fh, offset, &watched{r: resp.Body, t: watchdog, d: c.stallTimeout()}, prog)
+	offset += n
+	switch {
+	case err == nil && offset < m.size:
+		return offset, &dropError{io.ErrUnexpectedEOF}
+	case err == nil:
+		return offset, nil
+	case ctx.Err() != nil:
+		return offset, ctx.Err()
+	case reqCtx.Err() != nil:
+		return offset, &dropError{fmt.Errorf("nothing received for %s", c.stallTimeout())}
+	}
+	var werr *writeError
+	if errors.As(err, &werr) {
+		return offset, werr.err
+	}
+	return offset, &dropError{err}
+}
+
+// writeError is a failure to write the partial file (a full disk): not
+// worth resuming.
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return e.err.Error() }
 
 // copyAt writes r to f from offset on, counting progress.
 func copyAt(f *os.File, offset int64, r io.Reader, prog *transfer) (int64, error) {
@@ -410,7 +426,7 @@ func copyAt(f *os.File, offset int64, r io.Reader, prog *transfer) (int64, error
 		k, err := r.Read(buf)
 		if k > 0 {
 			if _, werr := f.WriteAt(buf[:k], offset+n); werr != nil {
-				return n, werr
+				return n, &writeError{werr}
 			}
 			n += int64(k)
 			prog.received(int64(k))
@@ -422,6 +438,21 @@ func copyAt(f *os.File, offset int64, r io.Reader, prog *transfer) (int64, error
 			return n, err
 		}
 	}
+}
+
+// watched pushes a watchdog back at every read that returns data.
+type watched struct {
+	r io.Reader
+	t *time.Timer
+	d time.Duration
+}
+
+func (w *watched) Read(b []byte) (int, error) {
+	n, err := w.r.Read(b)
+	if n > 0 {
+		w.t.Reset(w.d)
+	}
+	return n, err
 }
 
 // rangeStart reads the first byte of a Content-Range: "bytes 100-199/200".

@@ -202,6 +202,36 @@ func TestResumeAfterDroppedConnection(t *testing.T) {
 	}
 }
 
+func TestResumeAfterStall(t *testing.T) {
+	srv := fakehub.New(t)
+	files := modelFiles()
+	srv.Add("models", "acme/tiny", files)
+	// The server goes silent after 50,000 bytes.
+	srv.Stall("model.safetensors", 1, 50_000, time.Minute)
+	c, _ := newClient(t, srv)
+	c.stall = 100 * time.Millisecond
+	var progress bytes.Buffer
+	c.Progress = &progress
+	info, err := c.Info(context.Background(), ModelRepo("acme/tiny", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	snap, err := c.Download(context.Background(), info, []string{"model.safetensors"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(snap.Path("model.safetensors")); !bytes.Equal(b, files["model.safetensors"]) {
+		t.Error("content differs")
+	}
+	if st := srv.Stats(); st.Gets["model.safetensors"] != 2 || st.Bytes != int64(len(files["model.safetensors"])) {
+		t.Errorf("GETs %v, %d bytes sent", st.Gets, st.Bytes)
+	}
+	if !strings.Contains(progress.String(), "connection dropped at byte 50000 of 320000 (nothing received for 100ms)") || time.Since(start) > 30*time.Second {
+		t.Errorf("after %s, progress output:\n%s", time.Since(start), progress.String())
+	}
+}
+
 func TestResumeAnInterruptedRun(t *testing.T) {
 	srv := fakehub.New(t)
 	files := modelFiles()

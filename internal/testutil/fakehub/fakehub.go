@@ -179,8 +179,9 @@ type fault struct {
 	times      int
 	status     int    // answer this status (429) ...
 	retryAfter string // ... with this Retry-After
-	dropAfter  int    // or cut the connection after this many bytes
-	corrupt    bool   // or flip a byte of the content
+	dropAfter  int           // or cut the connection after this many bytes
+	stall      time.Duration // (having first sent nothing more for this long)
+	corrupt    bool          // or flip a byte of the content
 }
 
 // RateLimit answers the next n requests for the file (HEAD or GET) with
@@ -193,6 +194,13 @@ func (s *Server) RateLimit(path string, n int, retryAfter string) {
 // `after` bytes of the body (counted from the start of the range asked).
 func (s *Server) Drop(path string, n, after int) {
 	s.addFault(&fault{path: path, times: n, dropAfter: after})
+}
+
+// Stall sends `after` bytes of the next n downloads of the file, then
+// nothing more for d (or until the client gives up), then cuts the
+// connection.
+func (s *Server) Stall(path string, n, after int, d time.Duration) {
+	s.addFault(&fault{path: path, times: n, dropAfter: after, stall: d})
 }
 
 // Corrupt serves the next n downloads of the file with one byte flipped.
@@ -479,7 +487,7 @@ func (s *Server) serveContent(w http.ResponseWriter, r *http.Request, name strin
 				content = bytes.Clone(content)
 				content[len(content)/2] ^= 0xff
 			} else {
-				w = &dropWriter{ResponseWriter: w, left: f.dropAfter}
+				w = &dropWriter{ResponseWriter: w, left: f.dropAfter, stall: f.stall, done: r.Context().Done()}
 			}
 		}
 	}
@@ -506,17 +514,23 @@ func (c *countWriter) Write(b []byte) (int, error) {
 
 func (c *countWriter) Flush() { c.ResponseWriter.(http.Flusher).Flush() }
 
-// dropWriter writes `left` bytes of the body, then cuts the connection:
-// the client sees a body shorter than its Content-Length.
+// dropWriter writes `left` bytes of the body, waits `stall`, then cuts
+// the connection: the client sees a body shorter than its Content-Length.
 type dropWriter struct {
 	http.ResponseWriter
-	left int
+	left  int
+	stall time.Duration
+	done  <-chan struct{}
 }
 
 func (d *dropWriter) Write(b []byte) (int, error) {
 	if len(b) > d.left {
 		_, _ = d.ResponseWriter.Write(b[:d.left])
 		d.ResponseWriter.(http.Flusher).Flush()
+		select {
+		case <-time.After(d.stall):
+		case <-d.done:
+		}
 		// net/http closes the connection without logging.
 		panic(http.ErrAbortHandler)
 	}
