@@ -177,8 +177,8 @@ func (s *Server) Rename(typ, oldID, newID string) {
 type fault struct {
 	path       string
 	times      int
-	status     int    // answer this status (429) ...
-	retryAfter string // ... with this Retry-After
+	status     int           // answer this status (429) ...
+	retryAfter string        // ... with this Retry-After
 	dropAfter  int           // or cut the connection after this many bytes
 	stall      time.Duration // (having first sent nothing more for this long)
 	corrupt    bool          // or flip a byte of the content
