@@ -53,7 +53,9 @@ type HubSource struct {
 // validation and test (and their synonyms) become train, valid and test;
 // files no pattern assigns a split to are the train split, as an unsplit
 // local directory is. A split of another name (train_sft) is imported, as
-// train, only when it is the one split imported.
+// train, only when it is the one split imported. The files are read from
+// the local cache, so the pipeline runs where the cache is (the local
+// runner, or workers sharing it).
 func ImportHub(ctx context.Context, o HubImportOptions) (*mapstep.Result, *HubSource, error) {
 	args := o.importArgs()
 	c := o.Hub

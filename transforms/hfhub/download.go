@@ -73,14 +73,14 @@ func (c *Client) Download(ctx context.Context, info *Info, names []string) (*Sna
 		}
 		return snap, nil
 	}
-	if err := writeTree(repoDir, info); err != nil {
-		return nil, err
-	}
-	if err := writeRef(repoDir, info.Repo, info.Commit); err != nil {
-		return nil, err
-	}
+	// The listing and the ref: best effort when everything is cached (the
+	// cache may be read-only), as huggingface_hub does.
+	errTree, errRef := writeTree(repoDir, info), writeRef(repoDir, info.Repo, info.Commit)
 	if len(todo) == 0 {
 		return snap, nil
+	}
+	if err := errors.Join(errTree, errRef); err != nil {
+		return nil, err
 	}
 	start := time.Now()
 	prog := newTransfer(info.Repo, todo)

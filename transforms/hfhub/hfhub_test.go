@@ -474,6 +474,15 @@ func TestOffline(t *testing.T) {
 	if _, err := off.Info(ctx, ModelRepo("acme/tiny", commit)); err != nil {
 		t.Errorf("offline by commit: %v", err)
 	}
+	// A cache without tree listings (an older huggingface_hub's) lists
+	// what its snapshot holds.
+	if err := os.RemoveAll(filepath.Join(c.CacheDir, "models--acme--tiny", "trees")); err != nil {
+		t.Fatal(err)
+	}
+	info, err = off.Info(ctx, ModelRepo("acme/tiny", "v1"))
+	if err != nil || info.Listed != "snapshot" || !slices.Equal(info.Paths(), []string{"config.json", "model.safetensors"}) {
+		t.Errorf("offline info without a tree listing: %+v, %v", info, err)
+	}
 	if st := srv.Stats(); st.Info+st.Head+st.Get+st.CDN != 0 {
 		t.Errorf("offline client made requests: %+v", st)
 	}
