@@ -44,6 +44,26 @@ func newClient(t *testing.T, srv *fakehub.Server) (*Client, *sleeps) {
 	return &Client{Endpoint: srv.URL, CacheDir: t.TempDir(), sleep: sl.sleep}, sl
 }
 
+// download lists acme/tiny at main and downloads names; the test fails on
+// an error.
+func download(t *testing.T, c *Client, names ...string) *Snapshot {
+	t.Helper()
+	snap, err := tryDownload(c, names...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snap
+}
+
+// tryDownload lists acme/tiny at main and downloads names.
+func tryDownload(c *Client, names ...string) (*Snapshot, error) {
+	info, err := c.Info(context.Background(), ModelRepo("acme/tiny", ""))
+	if err != nil {
+		return nil, err
+	}
+	return c.Download(context.Background(), info, names)
+}
+
 // modelFiles is a small model repository: git files and LFS files, nested.
 func modelFiles() map[string][]byte {
 	big := bytes.Repeat([]byte("0123456789abcdef"), 20_000) // 320,000 bytes
@@ -154,13 +174,7 @@ func TestTokenOnlyToTheHub(t *testing.T) {
 	srv.Add("models", "acme/tiny", modelFiles())
 	c, _ := newClient(t, srv)
 	c.Token = fakehub.Token
-	info, err := c.Info(context.Background(), ModelRepo("acme/tiny", ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Download(context.Background(), info, []string{"model.safetensors"}); err != nil {
-		t.Fatal(err)
-	}
+	download(t, c, "model.safetensors")
 	if st := srv.Stats(); st.CDN != 1 || st.CDNAuth != 0 {
 		t.Errorf("CDN requests %d, %d with the token", st.CDN, st.CDNAuth)
 	}
@@ -176,14 +190,7 @@ func TestResumeAfterDroppedConnection(t *testing.T) {
 	c, sl := newClient(t, srv)
 	var progress bytes.Buffer
 	c.Progress = &progress
-	info, err := c.Info(context.Background(), ModelRepo("acme/tiny", ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	snap, err := c.Download(context.Background(), info, []string{"model.safetensors", "config.json"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	snap := download(t, c, "model.safetensors", "config.json")
 	for _, name := range []string{"model.safetensors", "config.json"} {
 		if b, err := os.ReadFile(snap.Path(name)); err != nil || !bytes.Equal(b, files[name]) {
 			t.Errorf("%s: content differs after resuming (%v)", name, err)
@@ -213,15 +220,8 @@ func TestResumeAfterStall(t *testing.T) {
 	c.stall = 100 * time.Millisecond
 	var progress bytes.Buffer
 	c.Progress = &progress
-	info, err := c.Info(context.Background(), ModelRepo("acme/tiny", ""))
-	if err != nil {
-		t.Fatal(err)
-	}
 	start := time.Now()
-	snap, err := c.Download(context.Background(), info, []string{"model.safetensors"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	snap := download(t, c, "model.safetensors")
 	if b, _ := os.ReadFile(snap.Path("model.safetensors")); !bytes.Equal(b, files["model.safetensors"]) {
 		t.Error("content differs")
 	}
@@ -247,14 +247,7 @@ func TestResumeAnInterruptedRun(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(blobs, sha(content)+".incomplete"), content[:200_000], 0o644); err != nil {
 		t.Fatal(err)
 	}
-	info, err := c.Info(context.Background(), ModelRepo("acme/tiny", ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	snap, err := c.Download(context.Background(), info, []string{"model.safetensors"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	snap := download(t, c, "model.safetensors")
 	if b, _ := os.ReadFile(snap.Path("model.safetensors")); !bytes.Equal(b, content) {
 		t.Error("content differs")
 	}
@@ -270,14 +263,7 @@ func TestBadHashIsDownloadedOnceMore(t *testing.T) {
 	srv.Corrupt("model.safetensors", 1)
 	srv.Corrupt("config.json", 1)
 	c, _ := newClient(t, srv)
-	info, err := c.Info(context.Background(), ModelRepo("acme/tiny", ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	snap, err := c.Download(context.Background(), info, []string{"model.safetensors", "config.json"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	snap := download(t, c, "model.safetensors", "config.json")
 	for _, name := range []string{"model.safetensors", "config.json"} {
 		if b, _ := os.ReadFile(snap.Path(name)); !bytes.Equal(b, files[name]) {
 			t.Errorf("%s: content differs", name)
@@ -294,11 +280,7 @@ func TestBadHashTwiceFails(t *testing.T) {
 	for _, name := range []string{"model.safetensors", "config.json"} {
 		srv.Corrupt(name, 2)
 		c, _ := newClient(t, srv)
-		info, err := c.Info(context.Background(), ModelRepo("acme/tiny", ""))
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = c.Download(context.Background(), info, []string{name})
+		_, err := tryDownload(c, name)
 		kind := "SHA-256"
 		if name == "config.json" {
 			kind = "git blob id"
@@ -322,14 +304,7 @@ func TestRateLimitHonoursRetryAfter(t *testing.T) {
 	srv.RateLimit("model.safetensors", 3, "7")
 	c, sl := newClient(t, srv)
 	c.MaxWait = 10 * time.Second
-	info, err := c.Info(context.Background(), ModelRepo("acme/tiny", ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	snap, err := c.Download(context.Background(), info, []string{"model.safetensors"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	snap := download(t, c, "model.safetensors")
 	if b, _ := os.ReadFile(snap.Path("model.safetensors")); !bytes.Equal(b, files["model.safetensors"]) {
 		t.Error("content differs")
 	}
@@ -341,8 +316,7 @@ func TestRateLimitHonoursRetryAfter(t *testing.T) {
 	srv.RateLimit("config.json", 10, "86400")
 	c, sl = newClient(t, srv)
 	c.MaxRetries = 2
-	info, _ = c.Info(context.Background(), ModelRepo("acme/tiny", ""))
-	_, err = c.Download(context.Background(), info, []string{"config.json"})
+	_, err := tryDownload(c, "config.json")
 	if !errors.Is(err, ErrRateLimited) || !strings.Contains(err.Error(), "config.json") {
 		t.Fatalf("error %v", err)
 	}
