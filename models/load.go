@@ -15,6 +15,7 @@ import (
 
 	"github.com/winnowlabs/winnow/models/fasttext"
 	"github.com/winnowlabs/winnow/models/modeldir"
+	"github.com/winnowlabs/winnow/transforms/hfhub"
 	"github.com/winnowlabs/winnow/transforms/normalize"
 	"github.com/winnowlabs/winnow/transforms/storage"
 )
@@ -59,7 +60,19 @@ const fastTextMagic = 793712314
 // Model directories of the other kinds (Model2Vec heads, contrastive
 // rankers, ...) are loaded by the loader registered for their manifest's
 // kind.
+//
+// A Hugging Face Hub reference, hf://OWNER/NAME[@REVISION][/PATH] or a
+// bare OWNER/NAME that is not a local path, is first fetched into the Hub
+// cache (ResolvePath) and named after the repository (or PATH).
 func Load(ctx context.Context, path string, opts LoadOptions) (Classifier, error) {
+	local, ref, err := hfhub.ResolveModel(ctx, path, nil)
+	if err != nil {
+		return nil, err
+	}
+	if ref != nil && opts.Name == "" {
+		opts.Name = defaultName(ref.Name())
+	}
+	path = local
 	file, man, err := locate(ctx, path)
 	if err != nil {
 		return nil, err
@@ -100,11 +113,26 @@ func Load(ctx context.Context, path string, opts LoadOptions) (Classifier, error
 	return newFastText(m, info, norm), nil
 }
 
-// File returns the model file that Load reads for path (a model directory
-// or a model file).
+// File returns the model file that Load reads for path (a model directory,
+// a model file or a Hub reference).
 func File(ctx context.Context, path string) (string, error) {
+	path, err := ResolvePath(ctx, path)
+	if err != nil {
+		return "", err
+	}
 	file, _, err := locate(ctx, path)
 	return file, err
+}
+
+// ResolvePath returns a local path for a model path: a Hugging Face Hub
+// reference (hf://OWNER/NAME[@REVISION][/PATH], or a bare OWNER/NAME that
+// is not a local path) is fetched into the Hub cache, as far as the files
+// of allow (hfhub.ModelFiles when none) go, and its snapshot path returned;
+// any other path comes back unchanged. Base models of training stages
+// resolve through it.
+func ResolvePath(ctx context.Context, path string, allow ...string) (string, error) {
+	local, _, err := hfhub.ResolveModel(ctx, path, allow)
+	return local, err
 }
 
 // locate finds the model file of path and, for a model directory, its
