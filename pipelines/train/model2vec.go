@@ -146,13 +146,19 @@ func trainStatic(ctx context.Context, o Options, dir string) (*modeldir.Manifest
 		baseInfo models.Embedder
 	)
 	if !so.FromScratch {
+		// A Hub name (hf://OWNER/NAME or OWNER/NAME) is fetched into the
+		// Hub cache; the manifest records the name as given.
+		given := so.Base
+		if so.Base, err = models.ResolvePath(ctx, so.Base); err != nil {
+			return nil, fmt.Errorf("base model: %w", err)
+		}
 		if baseInfo, err = models.SharedEmbedder(ctx, so.Base, ""); err != nil {
 			return nil, fmt.Errorf("base model: %w", err)
 		}
 		if baseInfo.Info().Kind != models.KindEmbeddingModel2Vec {
 			return nil, fmt.Errorf("base model %s is a %s model, not a Model2Vec one", so.Base, baseInfo.Info().Kind)
 		}
-		base = &modeldir.BaseRef{Path: so.Base, SHA256: baseInfo.Info().SHA256}
+		base = &modeldir.BaseRef{Path: given, SHA256: baseInfo.Info().SHA256}
 		if emb, err = model2vec.Load(so.Base); err != nil {
 			return nil, fmt.Errorf("base model: %w", err)
 		}

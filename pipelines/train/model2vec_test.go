@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/winnowlabs/winnow/internal/testutil"
+	"github.com/winnowlabs/winnow/internal/testutil/fakehub"
 	"github.com/winnowlabs/winnow/models"
 	"github.com/winnowlabs/winnow/models/head"
 	"github.com/winnowlabs/winnow/models/modeldir"
@@ -250,5 +251,39 @@ func TestStaticBadInput(t *testing.T) {
 	modeldir.Write(o.Output, man)
 	if _, err := models.Load(ctx, o.Output, models.LoadOptions{}); err == nil || !strings.Contains(err.Error(), `"word2vec"`) {
 		t.Errorf("unknown kind: %v", err)
+	}
+}
+
+// A base model given by its Hub name is fetched into the Hub cache and
+// recorded by that name.
+func TestModel2VecBaseFromHub(t *testing.T) {
+	dir := fixtureModel(t, "test-model-vocab-quantized")
+	files := map[string][]byte{}
+	for _, name := range []string{"config.json", "model.safetensors", "tokenizer.json", "README.md"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[name] = b
+	}
+	srv := fakehub.New(t)
+	srv.Add("models", "minishlab/potion-test", files)
+	t.Setenv("HF_ENDPOINT", srv.URL)
+	t.Setenv("HF_HUB_CACHE", t.TempDir())
+	t.Setenv("HF_TOKEN", "")
+	t.Setenv("HF_HUB_OFFLINE", "")
+	o := staticOptions(t, models.KindModel2Vec, eduDataset(t, 60, 20))
+	o.Static.Base = "hf://minishlab/potion-test"
+	o.Static.Head.MaxEpochs = 2
+	man, err := Train(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	local, err := models.LoadEmbedder(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if man.Base == nil || man.Base.Path != "hf://minishlab/potion-test" || man.Base.SHA256 != local.Info().SHA256 {
+		t.Errorf("base %+v, want the Hub name and the local copy's hash %s", man.Base, local.Info().SHA256)
 	}
 }
