@@ -35,9 +35,8 @@ type Dataset struct {
 // selecting the best epoch on valid (carved out of train when valid has no
 // rows), on backend. Classification minimises the (class-weighted)
 // cross-entropy, regression the mean squared error, ranking the pairwise
-// hinge loss within k-means clusters (see the package documentation of
-// ranking below). The result is deterministic for a seed on the Go
-// backend: the same data and options give bit-identical weights.
+// hinge loss within k-means clusters (see the package documentation for
+// the recipes and for determinism).
 //
 // Cancelling ctx stops training between steps and returns ctx's error.
 func Train(ctx context.Context, backend compute.Backend, cfg Config, train, valid Dataset, opts Options) (*Head, error) {
@@ -273,6 +272,9 @@ func (r *run) fit(ctx context.Context) (*Head, error) {
 			return nil, err
 		}
 		batches, skipped := r.epochBatches(rng)
+		if len(batches) == 0 {
+			return nil, errors.New("head: no training batch has two rows with different labels in one cluster, so there is nothing to rank")
+		}
 		var lossSum float64
 		var lossRows int
 		for _, b := range batches {
