@@ -35,11 +35,13 @@
 // do not depend on the batch it comes in; it allocates nothing with a
 // reused Scratch and is safe for concurrent use. The Predictor compiles one
 // graph per batch size (DefaultBatchSizes) on first use and serves any
-// number of goroutines; the two agree within 1e-5. On the CPU the plain-Go
-// Forward is the faster at every batch size measured (BenchmarkForward:
-// about 2× the Go backend's rows/s for model2vec's 256→512→2 head, from 1
-// to 1,024 rows per call), so scoring on CPUs uses it; the Predictor is for
-// XLA backends.
+// number of goroutines; the two agree within 1e-5. Which is faster on the
+// CPU depends on the build (BenchmarkForward, model2vec's 256→512→2 head):
+// in a default build the plain-Go Forward is (about 1.3 to 3× the Go
+// backend's rows/s from 1 to 1,024 rows per call), so scoring on CPUs uses
+// it; built with GOEXPERIMENT=simd (SIMDKernels) the Go backend's AVX
+// kernels make the Predictor about 3× faster at 16 rows and 10× at 256 and
+// more. On XLA backends the Predictor is the way.
 //
 // # Training
 //
