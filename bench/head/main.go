@@ -19,21 +19,17 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"hash/fnv"
-	"io"
 	"log"
 	"math"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
-	"strings"
 	"time"
-	"unicode"
 
+	"github.com/winnowlabs/winnow/internal/hashfeat"
 	"github.com/winnowlabs/winnow/models/gomlxbackend"
 	"github.com/winnowlabs/winnow/models/head"
-	"github.com/winnowlabs/winnow/transforms/shardio"
 )
 
 type meta struct {
@@ -80,52 +76,19 @@ func main() {
 	}
 }
 
+// features reads a shard's hashed features and binary labels (score ≥ 3).
 func features(path string, dim int) ([]float32, []int32, error) {
-	r, err := shardio.Open(context.Background(), path)
+	x, scores, err := hashfeat.Read(context.Background(), path, dim)
 	if err != nil {
 		return nil, nil, err
 	}
-	defer r.Close()
-	var x []float32
-	var y []int32
-	for {
-		line, err := r.Next()
-		if err == io.EOF {
-			return x, y, nil
+	y := make([]int32, len(scores))
+	for i, s := range scores {
+		if s >= 3 {
+			y[i] = 1
 		}
-		if err != nil {
-			return nil, nil, err
-		}
-		var row struct {
-			Text   string `json:"text"`
-			Scores struct {
-				Score float64 `json:"score"`
-			} `json:"scores"`
-		}
-		if err := json.Unmarshal(line, &row); err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", path, err)
-		}
-		v := make([]float64, dim)
-		for _, w := range strings.FieldsFunc(strings.ToLower(row.Text), func(r rune) bool { return !unicode.IsLetter(r) }) {
-			h := fnv.New32a()
-			h.Write([]byte(w))
-			v[int(h.Sum32()%uint32(dim))]++
-		}
-		var norm float64
-		for j := range v {
-			v[j] = math.Log1p(v[j])
-			norm += v[j] * v[j]
-		}
-		norm = math.Sqrt(norm) + 1e-12
-		for j := range v {
-			x = append(x, float32(v[j]/norm))
-		}
-		label := int32(0)
-		if row.Scores.Score >= 3 {
-			label = 1
-		}
-		y = append(y, label)
 	}
+	return x, y, nil
 }
 
 func writeFeatures(data, out string, rows, dim int) error {

@@ -2,67 +2,24 @@ package head
 
 import (
 	"context"
-	"encoding/json"
-	"hash/fnv"
-	"io"
-	"math"
-	"strings"
+	"path/filepath"
 	"testing"
-	"unicode"
 
+	"github.com/winnowlabs/winnow/internal/hashfeat"
 	"github.com/winnowlabs/winnow/internal/testutil"
 	"github.com/winnowlabs/winnow/models/evaluate"
-	"github.com/winnowlabs/winnow/transforms/shardio"
 )
 
 // hashedDim is the width of the test's bag-of-words features.
 const hashedDim = 512
 
-// readFineWeb reads a bundled FineWeb-Edu shard: hashed bag-of-words
-// features (log(1+tf) per hashed lowercase word, L2-normalised) and the
-// Llama-3 scores.
+// readFineWeb reads a bundled FineWeb-Edu shard's hashed bag-of-words
+// features and Llama-3 scores.
 func readFineWeb(t *testing.T, name string) ([]float32, []float64) {
 	t.Helper()
-	r, err := shardio.Open(context.Background(), testutil.RepoRoot(t)+"/data/fineweb-edu-llama3-sample/"+name)
+	x, scores, err := hashfeat.Read(context.Background(), filepath.Join(testutil.RepoRoot(t), "data", "fineweb-edu-llama3-sample", name), hashedDim)
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer r.Close()
-	var x []float32
-	var scores []float64
-	for {
-		line, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		var row struct {
-			Text   string `json:"text"`
-			Scores struct {
-				Score float64 `json:"score"`
-			} `json:"scores"`
-		}
-		if err := json.Unmarshal(line, &row); err != nil {
-			t.Fatal(err)
-		}
-		v := make([]float64, hashedDim)
-		for _, w := range strings.FieldsFunc(strings.ToLower(row.Text), func(r rune) bool { return !unicode.IsLetter(r) }) {
-			h := fnv.New32a()
-			h.Write([]byte(w))
-			v[h.Sum32()%hashedDim]++
-		}
-		var norm float64
-		for j := range v {
-			v[j] = math.Log1p(v[j])
-			norm += v[j] * v[j]
-		}
-		norm = math.Sqrt(norm) + 1e-12
-		for j := range v {
-			x = append(x, float32(v[j]/norm))
-		}
-		scores = append(scores, row.Scores.Score)
 	}
 	return x, scores
 }
