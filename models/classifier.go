@@ -11,6 +11,7 @@ package models
 
 import (
 	"github.com/winnowlabs/winnow/models/modeldir"
+	"github.com/winnowlabs/winnow/transforms/normalize"
 )
 
 // Classifier predicts label probabilities for texts. Implementations are
@@ -55,7 +56,7 @@ type Info struct {
 	// in the model's order.
 	Labels []string `json:"labels"`
 	// Normalizer is the text normalizer applied before prediction.
-	Normalizer modeldir.Normalizer `json:"normalizer"`
+	Normalizer normalize.Spec `json:"normalizer"`
 	// Scoring is how Prediction.Score derives from the probabilities.
 	Scoring Scoring `json:"scoring"`
 	// Manifest is the model directory's manifest, nil for a bare model file.

@@ -26,7 +26,7 @@ type fastTextScratch struct {
 
 func newFastText(m *fasttext.Model, info *Info, norm normalize.Normalizer) *fastTextClassifier {
 	c := &fastTextClassifier{info: info, model: m, norm: norm}
-	if _, implied := norm.(newlines); implied {
+	if norm.Name() == normalize.Newlines {
 		c.norm = nil
 	}
 	return c

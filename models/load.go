@@ -15,6 +15,8 @@ import (
 
 	"github.com/winnowlabs/winnow/models/fasttext"
 	"github.com/winnowlabs/winnow/models/modeldir"
+	"github.com/winnowlabs/winnow/transforms/hfhub"
+	"github.com/winnowlabs/winnow/transforms/normalize"
 	"github.com/winnowlabs/winnow/transforms/storage"
 )
 
@@ -27,7 +29,7 @@ type LoadOptions struct {
 	// directory or file).
 	Name string
 	// Normalizer names the normalizer of a model without a manifest
-	// (default Newlines). For a model directory it may only repeat the
+	// (default normalize.Newlines). For a model directory it may only repeat the
 	// manifest's.
 	Normalizer string
 	// Tokenizer is the tokenizer.json of tokenizer-based normalizers; for a
@@ -53,16 +55,28 @@ const fastTextMagic = 793712314
 //   - a directory without one holding model.bin or model.ftz, or a file
 //     starting with fastText's magic number, is an external fastText
 //     model (e.g. lid.176.ftz, DCLM's or Ultra-FineWeb's classifiers),
-//     normalized with opts.Normalizer (default Newlines).
+//     normalized with opts.Normalizer (default normalize.Newlines).
+//
+// A Hugging Face Hub reference, hf://OWNER/NAME[@REVISION][/PATH] or a
+// bare OWNER/NAME that is not a local path, is first fetched into the Hub
+// cache (ResolvePath) and named after the repository (or PATH).
 //
 // Model2Vec and encoder-head directories are recognised and reported as not
 // supported by this build.
 func Load(ctx context.Context, path string, opts LoadOptions) (Classifier, error) {
+	local, ref, err := hfhub.ResolveModel(ctx, path, nil)
+	if err != nil {
+		return nil, err
+	}
+	if ref != nil && opts.Name == "" {
+		opts.Name = defaultName(ref.Name())
+	}
+	path = local
 	file, man, err := locate(ctx, path)
 	if err != nil {
 		return nil, err
 	}
-	var want *modeldir.Normalizer
+	var want *normalize.Spec
 	if man != nil {
 		if man.Kind != KindFastText {
 			return nil, fmt.Errorf("model %s is of kind %q; this build loads fastText models only", path, man.Kind)
@@ -89,7 +103,7 @@ func Load(ctx context.Context, path string, opts LoadOptions) (Classifier, error
 	}
 	info := &Info{
 		Kind: KindFastText, Name: name, Path: file, SHA256: sum,
-		Labels: fastTextLabels(m), Normalizer: Describe(norm), Manifest: man,
+		Labels: fastTextLabels(m), Normalizer: normalize.Describe(norm), Manifest: man,
 	}
 	if info.Scoring, err = NewScoring(info.Labels, opts.PositiveLabel); err != nil {
 		return nil, fmt.Errorf("model %s: %w", path, err)
@@ -97,11 +111,26 @@ func Load(ctx context.Context, path string, opts LoadOptions) (Classifier, error
 	return newFastText(m, info, norm), nil
 }
 
-// File returns the model file that Load reads for path (a model directory
-// or a model file).
+// File returns the model file that Load reads for path (a model directory,
+// a model file or a Hub reference).
 func File(ctx context.Context, path string) (string, error) {
+	path, err := ResolvePath(ctx, path)
+	if err != nil {
+		return "", err
+	}
 	file, _, err := locate(ctx, path)
 	return file, err
+}
+
+// ResolvePath returns a local path for a model path: a Hugging Face Hub
+// reference (hf://OWNER/NAME[@REVISION][/PATH], or a bare OWNER/NAME that
+// is not a local path) is fetched into the Hub cache, as far as the files
+// of allow (hfhub.ModelFiles when none) go, and its snapshot path returned;
+// any other path comes back unchanged. Base models of training stages
+// resolve through it.
+func ResolvePath(ctx context.Context, path string, allow ...string) (string, error) {
+	local, _, err := hfhub.ResolveModel(ctx, path, allow)
+	return local, err
 }
 
 // locate finds the model file of path and, for a model directory, its

@@ -94,7 +94,7 @@ func TestExternalFastTextModels(t *testing.T) {
 		t.Run(o.Model, func(t *testing.T) {
 			c := mustLoad(t, filepath.Join(dir, o.Model), LoadOptions{})
 			info := c.Info()
-			if info.Kind != KindFastText || info.Normalizer.Name != Newlines || info.Scoring.Mode != ScoreTop {
+			if info.Kind != KindFastText || info.Normalizer.Name != normalize.Newlines || info.Scoring.Mode != ScoreTop {
 				t.Errorf("info %+v: want fasttext, newlines normalizer, top-label scoring", info)
 			}
 			if len(info.SHA256) != 64 || info.Name != strings.TrimSuffix(o.Model, ".bin") {
@@ -257,7 +257,7 @@ func trainGraded(t *testing.T, norm normalize.Normalizer) *fasttext.Model {
 	return m
 }
 
-func writeModelDir(t *testing.T, m *fasttext.Model, n modeldir.Normalizer) string {
+func writeModelDir(t *testing.T, m *fasttext.Model, n normalize.Spec) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "edu-ft")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -282,7 +282,7 @@ func TestModelDirAppliesItsNormalizer(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := trainGraded(t, ws)
-	dir := writeModelDir(t, m, Describe(ws))
+	dir := writeModelDir(t, m, normalize.Describe(ws))
 	c := mustLoad(t, dir, LoadOptions{})
 	info := c.Info()
 	if info.Name != "edu-ft" || info.Normalizer.Name != normalize.Whitespace || info.Scoring.Mode != ScoreExpected {
@@ -311,7 +311,7 @@ func TestModelDirAppliesItsNormalizer(t *testing.T) {
 	}
 
 	t.Run("version mismatch", func(t *testing.T) {
-		n := Describe(ws)
+		n := normalize.Describe(ws)
 		n.Version = "0-older"
 		_, err := Load(context.Background(), writeModelDir(t, m, n), LoadOptions{})
 		if err == nil || !strings.Contains(err.Error(), "version 0-older") {
@@ -336,12 +336,12 @@ func TestModelDirAppliesItsNormalizer(t *testing.T) {
 // model was trained with.
 func TestTokenizerHashMismatch(t *testing.T) {
 	tok := filepath.Join(testutil.SharedData(t, "tokenizers/bert-base-uncased"), "tokenizer.json")
-	n, err := NewNormalizer(normalize.Ultrafine, tok)
+	n, err := normalize.New(normalize.Ultrafine, normalize.Options{Tokenizer: tok})
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := trainGraded(t, n)
-	rec := Describe(n)
+	rec := normalize.Describe(n)
 	if rec.TokenizerHash == "" {
 		t.Fatal("no tokenizer hash recorded")
 	}

@@ -21,7 +21,7 @@ import (
 )
 
 func init() {
-	subcommands = append(subcommands, newImportCmd, newSampleCmd, newTransformCmd, newBalanceCmd, newReshardCmd, newStatsCmd)
+	subcommands = append(subcommands, newImportCmd, newImportHFDatasetCmd, newSampleCmd, newTransformCmd, newBalanceCmd, newReshardCmd, newStatsCmd)
 }
 
 // bindCommon registers the flags every dataset-writing command shares.
@@ -101,30 +101,106 @@ func printResult(w io.Writer, name string, res *mapstep.Result, elapsed time.Dur
 	fmt.Fprintf(w, "wrote %s (manifest: _manifest.json)\n", out)
 }
 
+// hubFlags are the flags that select a Hugging Face dataset.
+type hubFlags struct {
+	o                     prepare.HubImportOptions
+	testSplit, validSplit string
+}
+
+// bind registers the flags; testShort is --test-split's shorthand ("" for
+// none).
+func (h *hubFlags) bind(cmd *cobra.Command, testShort string) {
+	f := cmd.Flags()
+	f.StringVar(&h.o.Revision, "revision", "", "Hub dataset: branch, tag or commit (default main)")
+	f.StringVar(&h.o.Config, "config", "", "Hub dataset: configuration of its card (a subset), or a folder when the card has none")
+	f.StringVar(&h.o.DataDir, "data-dir", "", "Hub dataset: folder whose files are read with the default split patterns")
+	f.StringSliceVar(&h.o.Splits, "split", nil, "Hub dataset: splits to import, by the dataset's names (default all; repeatable)")
+	f.StringVarP(&h.testSplit, "test-split", testShort, "", "test split size to carve from train: a fraction or a row count (required when the input has no test split)")
+	f.StringVar(&h.validSplit, "valid-split", "", "valid split size to carve from train: a fraction or a row count")
+	cmd.MarkFlagsMutuallyExclusive("config", "data-dir")
+}
+
+// parse reads the split sizes.
+func (h *hubFlags) parse() error {
+	var err error
+	if h.o.TestSplit, err = parseSplitSize("--test-split", h.testSplit); err != nil {
+		return err
+	}
+	h.o.ValidSplit, err = parseSplitSize("--valid-split", h.validSplit)
+	return err
+}
+
+// run imports the Hub dataset and reports what it read.
+func (h *hubFlags) run(cmd *cobra.Command) error {
+	start := time.Now()
+	res, src, err := prepare.ImportHub(cmd.Context(), h.o)
+	if err != nil {
+		return err
+	}
+	w := cmd.OutOrStdout()
+	sel := src.Selection
+	where := ""
+	if sel.Config != "" {
+		where += ", configuration " + sel.Config
+	}
+	if sel.Dir != "" {
+		where += ", folder " + sel.Dir + "/"
+	}
+	var splits []string
+	for _, sp := range sel.Splits {
+		splits = append(splits, fmt.Sprintf("%s (%s)", sp.Name, nFiles(len(sp.Files))))
+	}
+	fmt.Fprintf(w, "hub: dataset %s at commit %s%s: %s; %s downloaded (%s), %d from the cache %s\n",
+		h.o.Dataset, src.Snapshot.Commit, where, strings.Join(splits, ", "), nFiles(src.Snapshot.Fetched),
+		progress.Bytes(src.Snapshot.FetchedBytes), len(src.Files)-src.Snapshot.Fetched, src.Snapshot.Dir)
+	printResult(w, "import", res, time.Since(start), h.o.Output)
+	return nil
+}
+
+func nFiles(n int) string {
+	if n == 1 {
+		return "1 file"
+	}
+	return fmt.Sprintf("%d files", n)
+}
+
 func newImportCmd() *cobra.Command {
-	var o prepare.ImportOptions
-	var testSplit, validSplit string
+	var h hubFlags
+	o := &h.o.ImportOptions
 	cmd := &cobra.Command{
-		Use:   "import -i DATASET_DIR -o OUTPUT_DIR [--test-split F|N] [--valid-split F|N]",
-		Short: "Import a local Hugging Face style dataset (Parquet or JSONL) into train/valid/test shards",
-		Long: `Import reads a local dataset directory in Hugging Face layout: Parquet or JSON
-Lines files, in split folders (train/, validation/, test/), with split-prefixed
-names (train-00000-of-00002.parquet), or unsplit. Rows become JSON objects
+		Use:   "import (-i DATASET_DIR | --hf-dataset OWNER/NAME) -o OUTPUT_DIR [--test-split F|N] [--valid-split F|N]",
+		Short: "Import a Hugging Face dataset (from the Hub or a local directory, Parquet or JSONL) into train/valid/test shards",
+		Long: `Import reads a dataset in Hugging Face layout: Parquet or JSON Lines files, in
+split folders (train/, validation/, test/), with split-prefixed names
+(train-00000-of-00002.parquet), or unsplit. Rows become JSON objects
 (Parquet's strings, ints, floats, bools, lists, structs, maps and nulls) and are
 written shuffled (seeded, deterministic) as train/, valid/ and test/ shards.
 A missing test split, and optionally a valid split, is carved out of train:
---test-split and --valid-split take a fraction (0.1) or a row count (500).`,
+--test-split and --valid-split take a fraction (0.1) or a row count (500).
+
+With --hf-dataset OWNER/NAME the dataset comes from the Hugging Face Hub: its
+data files are found as the datasets library finds them (the configurations of
+the dataset card, --config; a folder, --data-dir; else the default split
+patterns), downloaded in parallel into the Hugging Face cache (shared with
+Python tools; resumed when interrupted; sizes and hashes checked), then
+imported as a local directory is. A second run downloads nothing. The
+environment: HF_TOKEN (gated and private datasets), HF_ENDPOINT (a mirror),
+HF_HUB_CACHE or HF_HOME (the cache), HF_HUB_OFFLINE=1 (the cache only).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var err error
-			if o.TestSplit, err = parseSplitSize("--test-split", testSplit); err != nil {
+			if err := h.parse(); err != nil {
 				return err
 			}
-			if o.ValidSplit, err = parseSplitSize("--valid-split", validSplit); err != nil {
-				return err
+			if h.o.Dataset != "" {
+				return h.run(cmd)
+			}
+			for _, name := range []string{"revision", "config", "data-dir", "split"} {
+				if cmd.Flags().Changed(name) {
+					return fmt.Errorf("--%s goes with --hf-dataset", name)
+				}
 			}
 			start := time.Now()
-			res, err := prepare.Import(cmd.Context(), o)
+			res, err := prepare.Import(cmd.Context(), *o)
 			if err != nil {
 				return err
 			}
@@ -133,10 +209,48 @@ A missing test split, and optionally a valid split, is carved out of train:
 		},
 	}
 	bindCommon(cmd, &o.Common)
-	cmd.Flags().StringVar(&testSplit, "test-split", "", "test split size to carve from train: a fraction or a row count (required when the input has no test split)")
-	cmd.Flags().StringVar(&validSplit, "valid-split", "", "valid split size to carve from train: a fraction or a row count")
+	// -i or --hf-dataset, not both.
+	delete(cmd.Flags().Lookup("input-dir").Annotations, cobra.BashCompOneRequiredFlag)
+	cmd.Flags().StringVar(&h.o.Dataset, "hf-dataset", "", "Hugging Face Hub dataset to import, OWNER/NAME (instead of -i)")
+	cmd.MarkFlagsOneRequired("input-dir", "hf-dataset")
+	cmd.MarkFlagsMutuallyExclusive("input-dir", "hf-dataset")
+	h.bind(cmd, "")
 	cmd.Flags().Int64VarP(&o.RowsPerFile, "batch-size", "b", 100_000, "rows per output shard")
 	cmd.Flags().Int64VarP(&o.Seed, "seed", "s", 42, "shuffle and split seed")
+	return cmd
+}
+
+// newImportHFDatasetCmd is bonepick's import-hf-dataset, with its flags.
+func newImportHFDatasetCmd() *cobra.Command {
+	var h hubFlags
+	o := &h.o.ImportOptions
+	cmd := &cobra.Command{
+		Use:   "import-hf-dataset -n OWNER/NAME -o OUTPUT_DIR [-s SUBSET] [-t F|N]",
+		Short: "Import a dataset from the Hugging Face Hub (bonepick's command; winnow import --hf-dataset)",
+		Long: `import-hf-dataset is bonepick's name for winnow import --hf-dataset, with its
+flags: -n the dataset, -s its subset (configuration), -t the test split, -b the
+rows per shard, -S the seed. See winnow import --help.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := h.parse(); err != nil {
+				return err
+			}
+			return h.run(cmd)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&h.o.Dataset, "name", "n", "", "Hugging Face Hub dataset, OWNER/NAME")
+	f.StringVarP(&o.Output, "output-dir", "o", "", "output directory")
+	f.StringVar(&o.Compression, "compression", "zst", "output shard compression: zst, gz or none")
+	f.StringVar(&o.OnBadRow, "on-bad-row", "fail", "a malformed or incomplete row: fail (naming file and line) or skip (counted, written with its reason under _errors/)")
+	f.Int64Var(&o.MaxBadRows, "max-bad-rows", 0, "with --on-bad-row=skip, fail once more than this many rows were skipped (0: no limit)")
+	h.bind(cmd, "t")
+	f.StringVarP(&h.o.Config, "subset", "s", "", "configuration of the dataset card (as --config)")
+	f.Int64VarP(&o.RowsPerFile, "batch-size", "b", 100_000, "rows per output shard")
+	f.Int64VarP(&o.Seed, "seed", "S", 42, "shuffle and split seed")
+	cmd.MarkFlagsMutuallyExclusive("subset", "config", "data-dir")
+	_ = cmd.MarkFlagRequired("name")
+	_ = cmd.MarkFlagRequired("output-dir")
 	return cmd
 }
 

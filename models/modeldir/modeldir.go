@@ -14,21 +14,12 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/winnowlabs/winnow/transforms/normalize"
 )
 
 // ManifestName is the manifest's file name inside a model directory.
 const ManifestName = "manifest.json"
-
-// Normalizer names the text normalizer a model was trained with.
-type Normalizer struct {
-	Name    string `json:"name"`
-	Version string `json:"version"`
-	// Tokenizer is the tokenizer.json path used by tokenizer-based
-	// normalizers, as given at training time; TokenizerHash is the SHA-256 of
-	// its contents, which inference checks.
-	Tokenizer     string `json:"tokenizer,omitempty"`
-	TokenizerHash string `json:"tokenizer_hash,omitempty"`
-}
 
 // DataRef identifies one training input.
 type DataRef struct {
@@ -42,9 +33,9 @@ type Manifest struct {
 	// Kind is the model family: "fasttext", "model2vec", ...
 	Kind string `json:"kind"`
 	// File is the model file's name inside the directory.
-	File       string     `json:"file"`
-	Labels     []string   `json:"labels"`
-	Normalizer Normalizer `json:"normalizer"`
+	File       string         `json:"file"`
+	Labels     []string       `json:"labels"`
+	Normalizer normalize.Spec `json:"normalizer"`
 	// TrainingArgs are the training hyper-parameters as the trainer names them.
 	TrainingArgs map[string]any `json:"training_args,omitempty"`
 	// TrainingData lists the inputs; Fingerprint is a SHA-256 over them.

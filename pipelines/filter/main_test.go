@@ -180,7 +180,7 @@ func trainModelDir(t testing.TB, name string, rows [][]byte, labelPath string, s
 		return "", err
 	}
 	return model, modeldir.Write(model, &modeldir.Manifest{
-		Kind: models.KindFastText, File: "model.bin", Labels: m.Labels(), Normalizer: models.Describe(ws),
+		Kind: models.KindFastText, File: "model.bin", Labels: m.Labels(), Normalizer: normalize.Describe(ws),
 	})
 }
 

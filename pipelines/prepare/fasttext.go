@@ -16,7 +16,6 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/winnowlabs/winnow/internal/version"
-	"github.com/winnowlabs/winnow/models/modeldir"
 	"github.com/winnowlabs/winnow/pipelines/mapstep"
 	"github.com/winnowlabs/winnow/pipelines/runner"
 	"github.com/winnowlabs/winnow/transforms/dataset"
@@ -170,7 +169,7 @@ func ToFastText(ctx context.Context, o FastTextOptions) (*FastTextResult, error)
 	}
 	options, err := json.Marshal(struct {
 		FastTextOptions
-		Normalizer modeldir.Normalizer `json:"normalizer"`
+		Normalizer normalize.Spec `json:"normalizer"`
 	}{o, nm})
 	if err != nil {
 		return nil, fmt.Errorf("encode options: %w", err)

@@ -148,7 +148,7 @@ func TestToFastText(t *testing.T) {
 		})
 		want := ftdata.Report{
 			Inputs: []string{binary}, TextExpression: ".text", LabelExpression: ".score",
-			Normalizer: normalize.Manifest(ws), Splits: counts, Code: res.Report.Code,
+			Normalizer: normalize.Describe(ws), Splits: counts, Code: res.Report.Code,
 		}
 		if !reflect.DeepEqual(*res.Report, want) {
 			t.Errorf("report\n%+v\nwant\n%+v", *res.Report, want)
@@ -481,7 +481,7 @@ func TestToFastTextResumesFromParts(t *testing.T) {
 	// completion marker: convert it as ToFastText plans it.
 	ws, _ := normalize.New(normalize.Whitespace, normalize.Options{})
 	plan := shardmap.Plan{Ops: []rows.Spec{*mapstep.MustSpec("fasttext-line", ftdata.LineArgs{
-		TextExpression: ".text", LabelExpression: ".score", Normalizer: normalize.Manifest(ws),
+		TextExpression: ".text", LabelExpression: ".score", Normalizer: normalize.Describe(ws),
 	})}}
 	work, err := plan.Build(json.RawMessage("null"))
 	if err != nil {
@@ -544,7 +544,7 @@ func TestToFastTextWithATokenizer(t *testing.T) {
 	}
 	checkLines(t, map[string][]map[string]any{"train": sample[:30], "test": sample[30:]}, out, &ftdata.Formatter{Normalizer: n, MaxLength: 2000},
 		func(r map[string]any) []string { return []string{strconv.Itoa(int(score(r)))} })
-	if got, want := res.Report.Normalizer, normalize.Manifest(n); got != want || want.TokenizerHash == "" {
+	if got, want := res.Report.Normalizer, normalize.Describe(n); got != want || want.TokenizerHash == "" {
 		t.Errorf("report normalizer %+v, want %+v", got, want)
 	}
 }

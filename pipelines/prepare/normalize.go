@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"slices"
 
-	"github.com/winnowlabs/winnow/models/modeldir"
 	"github.com/winnowlabs/winnow/pipelines/mapstep"
 	"github.com/winnowlabs/winnow/transforms/normalize"
 	"github.com/winnowlabs/winnow/transforms/rows"
@@ -51,7 +50,7 @@ func Normalize(ctx context.Context, o NormalizeOptions) (*mapstep.Result, error)
 		Command: "normalize",
 		Options: struct {
 			NormalizeOptions
-			Normalizer modeldir.Normalizer `json:"normalizer"`
+			Normalizer normalize.Spec `json:"normalizer"`
 		}{o, nm},
 		Ops: []rows.Spec{*mapstep.MustSpec("normalize", args)},
 	})
@@ -72,20 +71,20 @@ func defaultExpressions(text, label string) (string, string) {
 // tokenizer fails before the pipeline starts, and returns its description
 // (name, version, tokenizer path made absolute, tokenizer hash), which
 // workers check their own against.
-func plannedNormalizer(name, tokenizer string) (modeldir.Normalizer, error) {
+func plannedNormalizer(name, tokenizer string) (normalize.Spec, error) {
 	if tokenizer != "" {
 		if slices.Contains(normalize.Names(), name) && !normalize.NeedsTokenizer(name) {
-			return modeldir.Normalizer{}, fmt.Errorf("the %s normalizer uses no tokenizer; --tokenizer is for tokenizer-based normalizers", name)
+			return normalize.Spec{}, fmt.Errorf("the %s normalizer uses no tokenizer; --tokenizer is for tokenizer-based normalizers", name)
 		}
 		abs, err := filepath.Abs(tokenizer)
 		if err != nil {
-			return modeldir.Normalizer{}, fmt.Errorf("tokenizer %s: %w", tokenizer, err)
+			return normalize.Spec{}, fmt.Errorf("tokenizer %s: %w", tokenizer, err)
 		}
 		tokenizer = abs
 	}
 	n, err := normalize.New(name, normalize.Options{Tokenizer: tokenizer})
 	if err != nil {
-		return modeldir.Normalizer{}, err
+		return normalize.Spec{}, err
 	}
-	return normalize.Manifest(n), nil
+	return normalize.Describe(n), nil
 }

@@ -36,12 +36,18 @@ type ImportOptions struct {
 // and test/ shards of JSON Lines, shuffled with a seed. Missing test and
 // valid splits are carved out of train.
 func Import(ctx context.Context, o ImportOptions) (*mapstep.Result, error) {
+	args := o.importArgs()
+	return runReshuffle(ctx, o.Common, "import", o, discover(o.Common, dataset.Options{FileNameSplits: true}), args)
+}
+
+// importArgs sets the defaults and returns the reshuffle's arguments.
+func (o *ImportOptions) importArgs() reshuffle.Args {
 	if o.RowsPerFile == 0 {
 		o.RowsPerFile = 100_000
 	}
-	return runReshuffle(ctx, o.Common, "import", o, dataset.Options{FileNameSplits: true}, reshuffle.Args{
+	return reshuffle.Args{
 		Mode: reshuffle.Import, Seed: o.Seed, TestSplit: o.TestSplit, ValidSplit: o.ValidSplit, RowsPerFile: o.RowsPerFile,
-	})
+	}
 }
 
 // ReshardOptions configures Reshard.
@@ -60,12 +66,24 @@ type ReshardOptions struct {
 // held-out splits getting round(max(1, files×rows/total)) files each, as
 // bonepick does.
 func Reshard(ctx context.Context, o ReshardOptions) (*mapstep.Result, error) {
-	return runReshuffle(ctx, o.Common, "reshard", o, dataset.Options{}, reshuffle.Args{
+	return runReshuffle(ctx, o.Common, "reshard", o, discover(o.Common, dataset.Options{}), reshuffle.Args{
 		Mode: reshuffle.Reshard, Seed: o.Seed, TestSplit: o.TestSplit, ValidSplit: o.ValidSplit, NumFiles: o.NumFiles,
 	})
 }
 
-func runReshuffle(ctx context.Context, c mapstep.Common, command string, options any, dopts dataset.Options, args reshuffle.Args) (*mapstep.Result, error) {
+// inputsFunc lists a step's input shards, and the paths its output must
+// stay out of.
+type inputsFunc func(ctx context.Context) (files []dataset.File, roots []string, err error)
+
+// discover finds the shards of the step's inputs.
+func discover(c mapstep.Common, dopts dataset.Options) inputsFunc {
+	return func(ctx context.Context) ([]dataset.File, []string, error) {
+		files, err := dataset.Discover(ctx, c.Inputs, dopts)
+		return files, c.Inputs, err
+	}
+}
+
+func runReshuffle(ctx context.Context, c mapstep.Common, command string, options any, inputs inputsFunc, args reshuffle.Args) (*mapstep.Result, error) {
 	policy, err := c.Policy()
 	if err != nil {
 		return nil, err
@@ -75,11 +93,11 @@ func runReshuffle(ctx context.Context, c mapstep.Common, command string, options
 		return nil, err
 	}
 	args.Dir, args.Ext = layout.Dir, layout.Ext
-	files, err := dataset.Discover(ctx, c.Inputs, dopts)
+	files, roots, err := inputs(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := mapstep.CheckOutputOutsideInputs(layout.Dir, c.Inputs); err != nil {
+	if err := mapstep.CheckOutputOutsideInputs(layout.Dir, roots); err != nil {
 		return nil, err
 	}
 	if args.Mode == reshuffle.Import {

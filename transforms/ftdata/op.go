@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/winnowlabs/winnow/models/modeldir"
 	"github.com/winnowlabs/winnow/transforms/normalize"
 	"github.com/winnowlabs/winnow/transforms/rows"
 	"github.com/winnowlabs/winnow/transforms/summary"
@@ -14,9 +13,9 @@ import (
 // LineArgs configures the "fasttext-line" row op, which replaces a row by its
 // fastText line ("__label__<label> <text>", see Formatter).
 type LineArgs struct {
-	TextExpression  string              `json:"text_expression"`
-	LabelExpression string              `json:"label_expression"`
-	Normalizer      modeldir.Normalizer `json:"normalizer"`
+	TextExpression  string         `json:"text_expression"`
+	LabelExpression string         `json:"label_expression"`
+	Normalizer      normalize.Spec `json:"normalizer"`
 	// MaxLength, when positive, truncates texts to that many characters
 	// before they are normalized.
 	MaxLength int `json:"max_length,omitempty"`
@@ -66,7 +65,7 @@ func NewLineOp(a LineArgs, bins Bins) (rows.Op, error) {
 	if a.Auto > 0 && len(bins) == 0 {
 		return nil, errors.New("--auto needs the bins of the training labels")
 	}
-	n, err := normalize.FromManifest(a.Normalizer)
+	n, err := normalize.FromSpec(a.Normalizer)
 	if err != nil {
 		return nil, err
 	}

@@ -38,7 +38,7 @@ func TestTrainingBinsUseTrainingNumbersOnly(t *testing.T) {
 func lineOf(t *testing.T, a LineArgs, global []byte, row string) (string, error) {
 	t.Helper()
 	ws, _ := normalize.New(normalize.Whitespace, normalize.Options{})
-	a.Normalizer = normalize.Manifest(ws)
+	a.Normalizer = normalize.Describe(ws)
 	args, _ := json.Marshal(a)
 	ops, err := rows.Build([]rows.Spec{{Kind: "fasttext-line", Args: args}}, global)
 	if err != nil {

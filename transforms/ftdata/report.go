@@ -9,7 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/winnowlabs/winnow/models/modeldir"
+	"github.com/winnowlabs/winnow/transforms/normalize"
 	"github.com/winnowlabs/winnow/transforms/storage"
 )
 
@@ -34,9 +34,9 @@ type Report struct {
 	LabelExpression string   `json:"label_expression"`
 	// Normalizer is the text normalizer applied to every line; a model
 	// trained on this directory records it in its manifest.
-	Normalizer modeldir.Normalizer `json:"normalizer"`
-	MaxLength  int                 `json:"max_length,omitempty"`
-	MultiLabel bool                `json:"multi_label,omitempty"`
+	Normalizer normalize.Spec `json:"normalizer"`
+	MaxLength  int            `json:"max_length,omitempty"`
+	MultiLabel bool           `json:"multi_label,omitempty"`
 	// AutoBins, when set, are the N+1 edges of the equal-count bins made by
 	// --auto N from the training labels; bin i holds [Edges[i], Edges[i+1]).
 	AutoBins []float64              `json:"auto_bins,omitempty"`

@@ -3,15 +3,15 @@ package llm
 import (
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/openai/openai-go/v3"
+
+	"github.com/winnowlabs/winnow/transforms/retryafter"
 )
 
 // RequestError is a request that failed for good: a non-retryable answer
@@ -118,41 +118,8 @@ func classify(err error, maxRetryAfter time.Duration) failure {
 	}
 }
 
-// duration converts n units to a Duration, saturating instead of
-// overflowing for huge values (or +Inf), so that callers can cap it.
-func duration(n float64, unit time.Duration) time.Duration {
-	if math.IsNaN(n) || n <= 0 {
-		return 0
-	}
-	if n >= float64(math.MaxInt64)/float64(unit) {
-		return time.Duration(math.MaxInt64)
-	}
-	return time.Duration(n * float64(unit))
-}
-
-// RetryAfter reads how long a server asks to wait: the retry-after-ms header
-// (OpenAI's, milliseconds), else Retry-After in seconds or as an HTTP date.
-// It returns 0 when there is none.
-func RetryAfter(h http.Header, now time.Time) time.Duration {
-	if v := h.Get("retry-after-ms"); v != "" {
-		if ms, err := strconv.ParseFloat(v, 64); err == nil && ms > 0 {
-			return duration(ms, time.Millisecond)
-		}
-	}
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.ParseFloat(v, 64); err == nil {
-		return duration(s, time.Second)
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return d
-		}
-	}
-	return 0
-}
+// RetryAfter reads how long a server asks to wait (see retryafter.Parse).
+func RetryAfter(h http.Header, now time.Time) time.Duration { return retryafter.Parse(h, now) }
 
 // jitter draws backoff waits.
 type jitter struct {

@@ -8,12 +8,15 @@
 // # Normalizers
 //
 // Build one with New(name, Options); it is safe for concurrent use. Each has
-// a Name and a Version; models record both (see Manifest) and refuse a
+// a Name and a Version; models record both (see Spec) and refuse a
 // mismatch. A version is "<revision>[+plsfix.<v>][+hftok.<v>]": the
 // normalizer's own revision, bumped whenever its own steps change, plus the
 // versions of the plsfix and hftok packages it builds on, so that a change
 // there changes every dependent version too.
 //
+//   - newlines: every "\n" becomes a space, which is what fastText's own
+//     predict sees of a document given as one line; the default of
+//     external fastText models.
 //   - whitespace: every run of whitespace becomes one space; leading and
 //     trailing whitespace goes.
 //   - plsfix: the text repaired by plsfix.Fix (ftfy's fix_text; texts over

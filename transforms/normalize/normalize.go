@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/winnowlabs/winnow/models/modeldir"
 	"github.com/winnowlabs/winnow/transforms/normalize/hftok"
 	"github.com/winnowlabs/winnow/transforms/normalize/plsfix"
 )
@@ -32,6 +31,7 @@ type Options struct {
 
 // Names of the normalizers.
 const (
+	Newlines      = "newlines"
 	Whitespace    = "whitespace"
 	Plsfix        = "plsfix"
 	Potion        = "potion"
@@ -52,6 +52,7 @@ type spec struct {
 }
 
 var registry = map[string]spec{
+	Newlines:   {revision: "1", build: func(*hftok.Tokenizer) func(string) string { return newlines }},
 	Whitespace: {revision: "1", build: func(*hftok.Tokenizer) func(string) string { return whitespace }},
 	Plsfix:     {revision: "1", plsfix: true, build: func(*hftok.Tokenizer) func(string) string { return plsfix.Fix }},
 	Potion:     {revision: "1", plsfix: true, build: func(*hftok.Tokenizer) func(string) string { return potion }},
@@ -120,17 +121,32 @@ func (n *normalizer) Name() string                 { return n.name }
 func (n *normalizer) Version() string              { return n.version }
 func (n *normalizer) Normalize(text string) string { return n.fn(text) }
 
-// Manifest describes n as a model manifest records it: name, version and,
-// for tokenizer-based normalizers, the tokenizer path and the SHA-256 of its
-// contents.
-func Manifest(n Normalizer) modeldir.Normalizer {
-	m := modeldir.Normalizer{Name: n.Name(), Version: n.Version()}
+// Spec identifies a normalizer as datasets and model directories record it,
+// so that inference applies exactly the normalization training saw.
+type Spec struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	// Tokenizer is the tokenizer.json path used by tokenizer-based
+	// normalizers, as given at training time; TokenizerHash is the SHA-256 of
+	// its contents, which inference checks.
+	Tokenizer     string `json:"tokenizer,omitempty"`
+	TokenizerHash string `json:"tokenizer_hash,omitempty"`
+}
+
+// Describe returns n's Spec: name, version and, for tokenizer-based
+// normalizers, the tokenizer path and the SHA-256 of its contents.
+func Describe(n Normalizer) Spec {
+	m := Spec{Name: n.Name(), Version: n.Version()}
 	if nn, ok := n.(*normalizer); ok && nn.tok != nil {
 		m.Tokenizer = nn.tok.Path()
 		m.TokenizerHash = nn.tok.Hash()
 	}
 	return m
 }
+
+// newlines turns every newline into a space: exactly what fastText's own
+// predict sees when a document is given as one line.
+func newlines(s string) string { return strings.ReplaceAll(s, "\n", " ") }
 
 // whitespace collapses every run of whitespace to one space and trims.
 func whitespace(s string) string { return collapseWhitespace(s) }

@@ -77,7 +77,7 @@ func mustNew(t testing.TB, name string) Normalizer {
 }
 
 func TestRegistry(t *testing.T) {
-	want := []string{"hyperfine", "hyperfine-code", "plsfix", "potion", "potion-code", "tokenizer", "ultrafine", "whitespace"}
+	want := []string{"hyperfine", "hyperfine-code", "newlines", "plsfix", "potion", "potion-code", "tokenizer", "ultrafine", "whitespace"}
 	if got := Names(); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("Names() = %v", got)
 	}
@@ -98,17 +98,17 @@ func TestRegistry(t *testing.T) {
 		if n.Name() != name || n.Version() != v {
 			t.Errorf("%s: Name %q Version %q, want %q", name, n.Name(), n.Version(), v)
 		}
-		if m := Manifest(n); m.Name != name || m.Version != v || m.Tokenizer != "" {
-			t.Errorf("Manifest(%s) = %+v", name, m)
+		if m := Describe(n); m.Name != name || m.Version != v || m.Tokenizer != "" {
+			t.Errorf("Describe(%s) = %+v", name, m)
 		}
 	}
 	t.Run("tokenizer-based", func(t *testing.T) {
 		u := mustNew(t, Ultrafine)
-		m := Manifest(u)
-		if u.Version() != "1+hftok.1" || !strings.HasSuffix(m.Tokenizer, "tokenizer.json") || len(m.TokenizerHash) != 64 {
+		m := Describe(u)
+		if u.Version() != "1+hftok.2" || !strings.HasSuffix(m.Tokenizer, "tokenizer.json") || len(m.TokenizerHash) != 64 {
 			t.Errorf("ultrafine: version %q manifest %+v", u.Version(), m)
 		}
-		if v := mustNew(t, HyperfineCode).Version(); v != "1+plsfix.1+hftok.1" {
+		if v := mustNew(t, HyperfineCode).Version(); v != "1+plsfix.1+hftok.2" {
 			t.Errorf("hyperfine-code version %q", v)
 		}
 	})

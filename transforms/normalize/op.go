@@ -4,20 +4,19 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/winnowlabs/winnow/models/modeldir"
 	"github.com/winnowlabs/winnow/transforms/rows"
 )
 
-// FromManifest builds the normalizer m describes and checks that it is the
+// FromSpec builds the normalizer m describes and checks that it is the
 // one described: a worker whose code has another version of it, or a
 // tokenizer file whose contents changed, is refused rather than silently
 // producing different text. An empty Version or TokenizerHash is not checked.
-func FromManifest(m modeldir.Normalizer) (Normalizer, error) {
+func FromSpec(m Spec) (Normalizer, error) {
 	n, err := New(m.Name, Options{Tokenizer: m.Tokenizer})
 	if err != nil {
 		return nil, err
 	}
-	got := Manifest(n)
+	got := Describe(n)
 	if m.Version != "" && got.Version != m.Version {
 		return nil, fmt.Errorf("normalizer %s is version %s in this build, not %s as planned", m.Name, got.Version, m.Version)
 	}
@@ -40,9 +39,9 @@ func FromManifest(m modeldir.Normalizer) (Normalizer, error) {
 // missing or null text or label, a label that is an object or an array, and
 // a string label that normalizes to "" are bad rows.
 type OpArgs struct {
-	TextExpression  string              `json:"text_expression"`
-	LabelExpression string              `json:"label_expression"`
-	Normalizer      modeldir.Normalizer `json:"normalizer"`
+	TextExpression  string `json:"text_expression"`
+	LabelExpression string `json:"label_expression"`
+	Normalizer      Spec   `json:"normalizer"`
 }
 
 // NewOp compiles a "normalize" op.
@@ -55,7 +54,7 @@ func NewOp(a OpArgs) (rows.Op, error) {
 	if err != nil {
 		return nil, fmt.Errorf("label expression: %w", err)
 	}
-	n, err := FromManifest(a.Normalizer)
+	n, err := FromSpec(a.Normalizer)
 	if err != nil {
 		return nil, err
 	}

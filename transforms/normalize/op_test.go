@@ -8,17 +8,17 @@ import (
 	"github.com/winnowlabs/winnow/transforms/rows"
 )
 
-func TestFromManifestRefusesAnotherVersion(t *testing.T) {
+func TestFromSpecRefusesAnotherVersion(t *testing.T) {
 	n, err := New(Whitespace, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := Manifest(n)
-	if _, err := FromManifest(m); err != nil {
+	m := Describe(n)
+	if _, err := FromSpec(m); err != nil {
 		t.Fatal(err)
 	}
 	m.Version += "0"
-	if _, err := FromManifest(m); err == nil || !strings.Contains(err.Error(), "not "+m.Version) {
+	if _, err := FromSpec(m); err == nil || !strings.Contains(err.Error(), "not "+m.Version) {
 		t.Errorf("error %v, want the version mismatch", err)
 	}
 }
@@ -27,7 +27,7 @@ func TestNormalizeOp(t *testing.T) {
 	ws, _ := New(Whitespace, Options{})
 	op := func(text, label string) rows.Op {
 		t.Helper()
-		o, err := NewOp(OpArgs{TextExpression: text, LabelExpression: label, Normalizer: Manifest(ws)})
+		o, err := NewOp(OpArgs{TextExpression: text, LabelExpression: label, Normalizer: Describe(ws)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -71,7 +71,7 @@ func TestNormalizeOp(t *testing.T) {
 
 func TestNormalizeOpIsRegistered(t *testing.T) {
 	ws, _ := New(Whitespace, Options{})
-	args, _ := json.Marshal(OpArgs{TextExpression: ".text", LabelExpression: ".score", Normalizer: Manifest(ws)})
+	args, _ := json.Marshal(OpArgs{TextExpression: ".text", LabelExpression: ".score", Normalizer: Describe(ws)})
 	if _, err := rows.Build([]rows.Spec{{Kind: "normalize", Args: args}}, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -75,10 +75,14 @@ func (t *Tracker) Line(label string, elapsed time.Duration) string {
 // redrawn every 250ms when w is a terminal, a line every interval otherwise
 // (interval 0 means 30s).
 func (t *Tracker) Start(ctx context.Context, w io.Writer, label string, interval time.Duration) (stop func()) {
-	tty := false
-	if f, ok := w.(*os.File); ok {
-		tty = term.IsTerminal(int(f.Fd()))
-	}
+	return Show(ctx, w, interval, func(elapsed time.Duration) string { return t.Line(label, elapsed) })
+}
+
+// Show writes line(elapsed) to w until the returned stop function is called:
+// redrawn in place every 250ms when w is a terminal, as a new line every
+// interval otherwise (interval 0 means 30s).
+func Show(ctx context.Context, w io.Writer, interval time.Duration, line func(elapsed time.Duration) string) (stop func()) {
+	tty := IsTerminal(w)
 	if interval == 0 {
 		interval = 30 * time.Second
 	}
@@ -101,16 +105,23 @@ func (t *Tracker) Start(ctx context.Context, w io.Writer, label string, interval
 				}
 				return
 			case <-tick.C:
-				line := t.Line(label, time.Since(start))
+				l := line(time.Since(start))
 				if tty {
-					fmt.Fprintf(w, "\r\033[K%s", line)
+					fmt.Fprintf(w, "\r\033[K%s", l)
 				} else {
-					fmt.Fprintln(w, line)
+					fmt.Fprintln(w, l)
 				}
 			}
 		}
 	}()
 	return func() { cancel(); wg.Wait() }
+}
+
+// IsTerminal reports whether w is a terminal (where a progress line is
+// redrawn in place).
+func IsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // Bytes formats n bytes with a binary unit.

@@ -21,6 +21,7 @@ import (
 	"github.com/winnowlabs/winnow/models/fasttext"
 	"github.com/winnowlabs/winnow/models/modeldir"
 	"github.com/winnowlabs/winnow/transforms/ftdata"
+	"github.com/winnowlabs/winnow/transforms/normalize"
 	"github.com/winnowlabs/winnow/transforms/storage"
 )
 
@@ -63,12 +64,12 @@ type dataset struct {
 
 // readDatasets loads the reports of dirs and checks that they agree on the
 // normalizer, which the model will record.
-func readDatasets(ctx context.Context, dirs []string) ([]dataset, modeldir.Normalizer, error) {
+func readDatasets(ctx context.Context, dirs []string) ([]dataset, normalize.Spec, error) {
 	if len(dirs) == 0 {
-		return nil, modeldir.Normalizer{}, errors.New("no data directory given (-d DIR, written by `winnow to-fasttext`)")
+		return nil, normalize.Spec{}, errors.New("no data directory given (-d DIR, written by `winnow to-fasttext`)")
 	}
 	var out []dataset
-	var norm modeldir.Normalizer
+	var norm normalize.Spec
 	for i, d := range dirs {
 		r, err := ftdata.ReadReport(ctx, d)
 		if err != nil {
@@ -85,7 +86,7 @@ func readDatasets(ctx context.Context, dirs []string) ([]dataset, modeldir.Norma
 	return out, norm, nil
 }
 
-func describe(n modeldir.Normalizer) string {
+func describe(n normalize.Spec) string {
 	if n.Name == "" {
 		return "no normalizer"
 	}

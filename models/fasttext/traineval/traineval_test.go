@@ -15,12 +15,13 @@ import (
 	"github.com/winnowlabs/winnow/internal/testutil"
 	"github.com/winnowlabs/winnow/models/modeldir"
 	"github.com/winnowlabs/winnow/transforms/ftdata"
+	"github.com/winnowlabs/winnow/transforms/normalize"
 	"github.com/winnowlabs/winnow/transforms/storage"
 )
 
 // dataDir writes a to-fasttext style directory from the oracle sentences:
 // train.txt (lines repeated), test.txt and report.json.
-func dataDir(t *testing.T, norm modeldir.Normalizer, repeat int) string {
+func dataDir(t *testing.T, norm normalize.Spec, repeat int) string {
 	t.Helper()
 	b, err := os.ReadFile(testutil.Testdata(t, "fasttext/fasttext-net/synthetic_oracle.json"))
 	if err != nil {
@@ -62,7 +63,7 @@ func smallArgs() TrainOptions {
 }
 
 func TestTrainAndEvaluate(t *testing.T) {
-	norm := modeldir.Normalizer{Name: "plain", Version: "1"}
+	norm := normalize.Spec{Name: "plain", Version: "1"}
 	d1, d2 := dataDir(t, norm, 3), dataDir(t, norm, 2)
 	out := filepath.Join(t.TempDir(), "model")
 	o := smallArgs()
@@ -129,7 +130,7 @@ func TestTrainAndEvaluate(t *testing.T) {
 // a local one and gives the same model, evaluation reads it directly.
 func TestRemoteDataDirectory(t *testing.T) {
 	ctx := context.Background()
-	norm := modeldir.Normalizer{Name: "plain", Version: "1"}
+	norm := normalize.Spec{Name: "plain", Version: "1"}
 	local := dataDir(t, norm, 3)
 	remote := "memfs://traineval-test/data"
 	for _, name := range []string{ftdata.TrainName, ftdata.TestName, ftdata.ReportName} {
@@ -176,8 +177,8 @@ func TestRemoteDataDirectory(t *testing.T) {
 }
 
 func TestNormalizerChecks(t *testing.T) {
-	a := dataDir(t, modeldir.Normalizer{Name: "plain", Version: "1"}, 1)
-	b := dataDir(t, modeldir.Normalizer{Name: "plain", Version: "2"}, 1)
+	a := dataDir(t, normalize.Spec{Name: "plain", Version: "1"}, 1)
+	b := dataDir(t, normalize.Spec{Name: "plain", Version: "2"}, 1)
 	o := smallArgs()
 	o.Datasets, o.Output = []string{a, b}, filepath.Join(t.TempDir(), "m")
 	if _, err := Train(context.Background(), o); err == nil || !strings.Contains(err.Error(), "normalizer") {

@@ -15,7 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/winnowlabs/winnow/models"
-	"github.com/winnowlabs/winnow/models/modeldir"
+	"github.com/winnowlabs/winnow/transforms/normalize"
 	"github.com/winnowlabs/winnow/transforms/rows"
 )
 
@@ -30,13 +30,13 @@ const (
 // op's arguments, and so the shard fingerprint, change whenever the model
 // file or its preprocessing does.
 type ModelRef struct {
-	Path          string              `json:"path"`
-	Name          string              `json:"name,omitempty"`
-	Normalizer    string              `json:"normalizer,omitempty"`
-	Tokenizer     string              `json:"tokenizer,omitempty"`
-	PositiveLabel string              `json:"positive_label,omitempty"`
-	SHA256        string              `json:"sha256,omitempty"`
-	Resolved      modeldir.Normalizer `json:"resolved_normalizer"`
+	Path          string         `json:"path"`
+	Name          string         `json:"name,omitempty"`
+	Normalizer    string         `json:"normalizer,omitempty"`
+	Tokenizer     string         `json:"tokenizer,omitempty"`
+	PositiveLabel string         `json:"positive_label,omitempty"`
+	SHA256        string         `json:"sha256,omitempty"`
+	Resolved      normalize.Spec `json:"resolved_normalizer"`
 }
 
 func (m ModelRef) options() models.LoadOptions {

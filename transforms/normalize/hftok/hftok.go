@@ -20,6 +20,18 @@
 // Tests check that both encoders agree on real text that avoids those
 // differences.
 //
+// For Unigram models (SentencePiece's Viterbi segmentation, which
+// go-huggingface replaces by a greedy longest match, quadratic in the word
+// length) this package also encodes itself, as Hugging Face tokenizers does,
+// when every normalizer and pre-tokenizer is one it reproduces: BertNormalizer,
+// Lowercase, Strip, StripAccents, NFC/NFD/NFKC/NFKD, Prepend, Replace (with a
+// string, or a regular expression whose Oniguruma and Go meanings agree,
+// \s+ included), WhitespaceSplit and Metaspace (its "first" scheme only
+// without a normalizer). That covers the tokenizers Model2Vec's distillation
+// writes. Precompiled (sentencepiece's character map) and the other
+// components fall back to the library. Tests compare both encoders with
+// Hugging Face tokenizers' own output.
+//
 // DecodeID follows Hugging Face's Tokenizer.decode([id]) with its default
 // skip_special_tokens=True: special tokens decode to "", and with the
 // WordPiece decoder a single continuation piece keeps its prefix ("##ing"
@@ -43,7 +55,7 @@ import (
 
 // Version identifies the tokenization behaviour of this package (for a given
 // tokenizer.json); it changes whenever tokens or decodings change.
-const Version = "1"
+const Version = "2"
 
 // Tokenizer encodes text with one tokenizer.json. It is safe for concurrent
 // use.
@@ -54,6 +66,8 @@ type Tokenizer struct {
 	tokens  []string // id → token string
 	decoded []string // id → the id decoded on its own
 	bert    *bertEncoder
+	uni     *unigramEncoder
+	unk     string
 }
 
 // Load reads a tokenizer.json. A tokenizer_config.json beside it, when
@@ -89,6 +103,13 @@ func Load(path string) (*Tokenizer, error) {
 		return nil, fmt.Errorf("tokenizer %s: %w", path, err)
 	}
 	t.bert = newBertEncoder(&spec, t.tokens)
+	if t.uni, err = newUnigramEncoder(content, &spec); err != nil {
+		return nil, fmt.Errorf("tokenizer %s: %w", path, err)
+	}
+	switch spec.Model.Type {
+	case "WordPiece", "BPE", "WordLevel":
+		t.unk = spec.Model.UnkToken
+	}
 	return t, nil
 }
 
@@ -146,11 +167,36 @@ func (t *Tokenizer) Encode(text string) []int {
 
 // AppendEncode appends the token ids of text to dst.
 func (t *Tokenizer) AppendEncode(dst []int, text string) []int {
-	if t.bert != nil {
-		return t.bert.appendEncode(dst, text)
-	}
-	return append(dst, t.lib.Encode(text)...)
+	return t.AppendEncodePrefix(dst, text, -1, -1)
 }
+
+// AppendEncodePrefix appends to dst the first n token ids of text (all of
+// them when n < 0), leaving out every id equal to drop (none when drop < 0),
+// and stops encoding once it has them: a long text costs only the words
+// that reach the limit.
+func (t *Tokenizer) AppendEncodePrefix(dst []int, text string, n, drop int) []int {
+	switch {
+	case t.bert != nil:
+		return t.bert.appendEncode(dst, text, n, drop)
+	case t.uni != nil:
+		return t.uni.appendEncode(dst, text, n, drop)
+	}
+	mark := len(dst)
+	for _, id := range t.lib.Encode(text) {
+		if len(dst)-mark == n {
+			break
+		}
+		if id != drop {
+			dst = append(dst, id)
+		}
+	}
+	return dst
+}
+
+// UnkToken returns the unknown token of a WordPiece, BPE or WordLevel model
+// (Hugging Face's tokenizer.model.unk_token), or "" when the model has none:
+// BPE may lack one, and a Unigram model names its unknown piece by id only.
+func (t *Tokenizer) UnkToken() string { return t.unk }
 
 // Token returns the string of token id ("##ing" for a WordPiece
 // continuation), or "" for an unknown id.
