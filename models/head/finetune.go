@@ -25,9 +25,10 @@ import (
 //	v = (1/n) Σₖ weight[tₖ] · Table[tₖ]        (v = 0 when n = 0)
 //	v ← v / ‖v‖                                 when Normalize
 //
-// which is what the model2vec library's StaticModel.encode computes for a
-// model saved with embeddings = Table and weights = Weights (up to its
-// 1e-32 added to the norm). Without Weights, every weight is 1.
+// which is what the model2vec library's StaticModel.encode (and
+// models/model2vec's Encode and Pool) computes for a model saved with
+// embeddings = Table and weights = Weights, up to the 1e-32 it adds to the
+// norm. Without Weights, every weight is 1.
 type Embeddings struct {
 	Vocab, Dim int
 	Table      []float32

@@ -11,39 +11,14 @@ import (
 
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/winnowlabs/winnow/models/model2vec"
 )
 
-// encode is the documented encoding of Embeddings, as the model2vec
-// library's StaticModel.encode computes it for a model saved with the
-// table and the weights: the mean of weight·row, divided by its norm plus
-// 1e-32 when normalising.
+// encode is what a Model2Vec model saved with e's table and weights
+// encodes for ids: model2vec.Pool, that package's reference forward.
 func encode(e *Embeddings, ids []int32) []float32 {
-	v := make([]float64, e.Dim)
-	for _, id := range ids {
-		w := 1.0
-		if e.Weights != nil {
-			w = float64(e.Weights[id])
-		}
-		for j := range v {
-			v[j] += w * float64(e.Table[int(id)*e.Dim+j])
-		}
-	}
 	out := make([]float32, e.Dim)
-	if len(ids) == 0 {
-		return out
-	}
-	var norm float64
-	for j := range v {
-		v[j] /= float64(len(ids))
-		norm += v[j] * v[j]
-	}
-	norm = math.Sqrt(norm) + 1e-32
-	for j := range v {
-		if e.Normalize {
-			v[j] /= norm
-		}
-		out[j] = float32(v[j])
-	}
+	model2vec.Pool(out, e.Table, e.Dim, e.Weights, ids, e.Normalize)
 	return out
 }
 
@@ -80,7 +55,8 @@ func tokenTask(n, vocab int, seed uint64) TokenDataset {
 }
 
 // TestPooledGraphMatchesEncoding checks that the graph fine-tuning trains
-// computes, for given tensors, what a model saved with them encodes.
+// computes, for given tensors, what a Model2Vec model saved with them
+// encodes (model2vec.Pool).
 func TestPooledGraphMatchesEncoding(t *testing.T) {
 	b := goBackend(t)
 	for _, normalize := range []bool{true, false} {
