@@ -307,14 +307,11 @@ func (r *run) fit(ctx context.Context) (*Head, error) {
 		if err != nil {
 			return nil, fmt.Errorf("head: epoch %d: %w", epoch, err)
 		}
-		e := Epoch{Epoch: epoch, ValidLoss: Number(vloss), Metric: Number(metric), LearningRate: lr, SkippedBatches: skipped}
-		e.TrainLoss = Number(math.NaN())
-		if lossRows > 0 {
-			e.TrainLoss = Number(lossSum / float64(lossRows))
+		trainLoss := lossSum / float64(lossRows)
+		if math.IsNaN(trainLoss) || math.IsNaN(vloss) || math.IsInf(vloss, 0) {
+			return nil, fmt.Errorf("head: training diverged at epoch %d (train loss %v, validation loss %v)", epoch, trainLoss, vloss)
 		}
-		if math.IsNaN(float64(e.TrainLoss)) && lossRows > 0 || math.IsNaN(vloss) || math.IsInf(vloss, 0) {
-			return nil, fmt.Errorf("head: training diverged at epoch %d (train loss %v, validation loss %v)", epoch, e.TrainLoss, vloss)
-		}
+		e := Epoch{Epoch: epoch, TrainLoss: Number(trainLoss), ValidLoss: Number(vloss), Metric: Number(metric), LearningRate: lr, SkippedBatches: skipped}
 		if e.Best = mon.update(metric); e.Best || best == nil {
 			if best, err = r.snapshot(); err != nil {
 				return nil, err
@@ -392,7 +389,7 @@ func (r *run) build() error {
 	layers := initLayers(r.cfg, r.opts.Seed)
 	for i, l := range r.opts.Init {
 		if l != nil {
-			layers[i] = Layer{In: l.In, Out: l.Out, W: slices.Clone(l.W), B: slices.Clone(l.B)}
+			layers[i] = *l // the variables copy the values
 		}
 	}
 	for i, l := range layers {
