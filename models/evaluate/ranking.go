@@ -6,6 +6,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/winnowlabs/winnow/transforms/agreement"
 )
 
 // RankingReport measures how well scores order samples by their labels:
@@ -143,52 +145,10 @@ func byScoreDesc(scores []float64) []int {
 // correlation of their average ranks, as scipy.stats.spearmanr), NaN when
 // either is constant.
 func Spearman(x, y []float64) float64 {
-	return pearson(averageRanks(x), averageRanks(y))
-}
-
-// averageRanks returns the 1-based ranks of v, ties sharing their mean
-// rank.
-func averageRanks(v []float64) []float64 {
-	idx := make([]int, len(v))
-	for i := range idx {
-		idx[i] = i
+	if r := agreement.Spearman(x, y); r != nil {
+		return *r
 	}
-	slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(v[a], v[b]) })
-	ranks := make([]float64, len(v))
-	for i := 0; i < len(idx); {
-		j := i
-		for j < len(idx) && v[idx[j]] == v[idx[i]] {
-			j++
-		}
-		mean := float64(i+j+1) / 2 // ranks i+1 .. j
-		for k := i; k < j; k++ {
-			ranks[idx[k]] = mean
-		}
-		i = j
-	}
-	return ranks
-}
-
-func pearson(x, y []float64) float64 {
-	n := float64(len(x))
-	var mx, my float64
-	for i := range x {
-		mx += x[i]
-		my += y[i]
-	}
-	mx /= n
-	my /= n
-	var sxy, sxx, syy float64
-	for i := range x {
-		dx, dy := x[i]-mx, y[i]-my
-		sxy += dx * dy
-		sxx += dx * dx
-		syy += dy * dy
-	}
-	if sxx == 0 || syy == 0 {
-		return math.NaN()
-	}
-	return sxy / math.Sqrt(sxx*syy)
+	return math.NaN()
 }
 
 // KendallTauB returns Kendall's τ-b of x and y (the variant scipy's

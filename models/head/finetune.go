@@ -25,9 +25,10 @@ import (
 //	v = (1/n) Σₖ weight[tₖ] · Table[tₖ]        (v = 0 when n = 0)
 //	v ← v / ‖v‖                                 when Normalize
 //
-// which is what the model2vec library's StaticModel.encode computes for a
-// model saved with embeddings = Table and weights = Weights (up to its
-// 1e-32 added to the norm). Without Weights, every weight is 1.
+// which is what the model2vec library's StaticModel.encode (and
+// models/model2vec's Encode and Pool) computes for a model saved with
+// embeddings = Table and weights = Weights, up to the 1e-32 it adds to the
+// norm. Without Weights, every weight is 1.
 type Embeddings struct {
 	Vocab, Dim int
 	Table      []float32
@@ -135,24 +136,13 @@ func Finetune(ctx context.Context, backend compute.Backend, cfg Config, emb Embe
 		return nil, nil, fmt.Errorf("head: input dimension %d, embeddings have %d", cfg.InputDim, emb.Dim)
 	}
 	e := emb
-	e.Table = slices.Clone(emb.Table)
-	ts := &tokenSource{ids: train.IDs}
-	tl, err := checkSet("training", cfg, ts.check(e.Vocab), nil, 0, train.Classes, train.Targets)
+	r := &run{cfg: cfg, opts: opts, backend: backend, mode: "finetune", embed: &e}
+	validGiven := len(valid.IDs) > 0 || len(valid.Classes) > 0 || len(valid.Targets) > 0
+	err := r.setData(&tokenSource{ids: train.IDs, vocab: e.Vocab}, &tokenSource{ids: valid.IDs, vocab: e.Vocab},
+		labels{train.Classes, train.Targets}, labels{valid.Classes, valid.Targets}, validGiven)
 	if err != nil {
 		return nil, nil, err
 	}
-	r := &run{cfg: cfg, opts: opts, backend: backend, mode: "finetune", embed: &e}
-	var vs source = &tokenSource{ids: valid.IDs}
-	var vl labels
-	if len(valid.IDs) == 0 && len(valid.Classes) == 0 && len(valid.Targets) == 0 {
-		tr, va := carve(ts.rows(), tl.classes, cfg.Outputs, orDefault(opts.ValidFraction, 0.1))
-		vs, vl = ts.subset(va), tl.subset(va)
-		ts, tl = ts.subset(tr).(*tokenSource), tl.subset(tr)
-		r.carved = true
-	} else if vl, err = checkSet("validation", cfg, vs.(*tokenSource).check(e.Vocab), nil, 0, valid.Classes, valid.Targets); err != nil {
-		return nil, nil, err
-	}
-	r.src, r.vsrc, r.train, r.valid = ts, vs, tl, vl
 	h, err := r.fit(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -162,20 +152,21 @@ func Finetune(ctx context.Context, backend compute.Backend, cfg Config, emb Embe
 
 // tokenSource holds rows of token ids.
 type tokenSource struct {
-	ids [][]int32
+	ids   [][]int32
+	vocab int
 }
 
 func (s *tokenSource) rows() int { return len(s.ids) }
 
-func (s *tokenSource) check(vocab int) rowsOrErr {
+func (s *tokenSource) check() (int, error) {
 	for i, row := range s.ids {
 		for j, id := range row {
-			if id < 0 || int(id) >= vocab {
-				return rowsOrErr{err: fmt.Errorf("row %d token %d has id %d, outside the vocabulary of %d", i, j, id, vocab)}
+			if id < 0 || int(id) >= s.vocab {
+				return 0, fmt.Errorf("row %d token %d has id %d, outside the vocabulary of %d", i, j, id, s.vocab)
 			}
 		}
 	}
-	return rowsOrErr{n: len(s.ids)}
+	return len(s.ids), nil
 }
 
 // bucketLen is the padded length of a row of n tokens: the next power of
@@ -230,7 +221,7 @@ func (s *tokenSource) subset(rows []int) source {
 	for i, r := range rows {
 		ids[i] = s.ids[r]
 	}
-	return &tokenSource{ids: ids}
+	return &tokenSource{ids: ids, vocab: s.vocab}
 }
 
 // pooledGraph pools token embeddings as Embeddings documents: ids [B, L]

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/winnowlabs/winnow/models/safetensors"
@@ -121,7 +122,7 @@ func Unmarshal(weights, metaJSON []byte) (*Head, error) {
 			if info == nil {
 				return nil, fmt.Errorf("%s: no tensor %q", WeightsFile, name)
 			}
-			if info.DType != safetensors.F32 || !equalInts(info.Shape, t.shape) {
+			if info.DType != safetensors.F32 || !slices.Equal(info.Shape, t.shape) {
 				return nil, fmt.Errorf("%s: tensor %q is %s %v, want F32 %v", WeightsFile, name, info.DType, info.Shape, t.shape)
 			}
 			if *t.dst, _, err = f.Float32(name); err != nil {
@@ -137,18 +138,6 @@ func Unmarshal(weights, metaJSON []byte) (*Head, error) {
 		return nil, fmt.Errorf("%s: %w", WeightsFile, err)
 	}
 	return h, nil
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // Save writes head.safetensors and head.json into dir (local, gs://,

@@ -1,34 +1,3 @@
-// Package head is winnow's small neural head on top of pooled text
-// features (Model2Vec embeddings, an encoder's [CLS] vector): an MLP
-// Linear(d, h₁)–act–…–Linear(hₙ, k), its file format, inference in plain Go
-// and on GoMLX, and its training on GoMLX.
-//
-// One head type serves every recipe: model2vec's classifier
-// (Linear(d,512)–ReLU–Linear(512,k), cross-entropy), bonepick's regressor
-// (the same with one output and MSE), the FineWeb-Edu classifier (one tanh
-// layer initialised from a BERT pooler, then Linear(768,1)) and the
-// contrastive ranker (a scalar score trained with a pairwise hinge loss).
-//
-// # Layout and file format
-//
-// Layer i computes yᵢ = Wᵢ·xᵢ + bᵢ with Wᵢ stored [out, in] row-major, as
-// PyTorch's nn.Linear stores it; every layer but the last is followed by
-// the activation. A head is saved as two files in a directory:
-//
-//   - head.safetensors: float32 tensors "layers.<i>.weight" [out, in] and
-//     "layers.<i>.bias" [out], i = 0 … len(Hidden);
-//   - head.json: the format name and version, the Config, the labels
-//     (classification), the score range (regression, ranking) and the
-//     training record (options, per-epoch history, best epoch).
-//
-// Load(Save(h)) gives a head with bit-identical weights, and saving it again
-// gives byte-identical files.
-//
-// # Outputs
-//
-// Forward returns raw outputs: logits for classification (Softmax turns
-// them into probabilities), the predicted score for regression, the
-// ranking score for ranking.
 package head
 
 import (

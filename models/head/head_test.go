@@ -247,3 +247,36 @@ func TestSoftmax(t *testing.T) {
 		}
 	}
 }
+
+// TestPredictorConcurrent shares one Predictor among goroutines calling
+// with different batch sizes.
+func TestPredictorConcurrent(t *testing.T) {
+	h := randomHead(NewConfig(Classification, 24, 3), 4)
+	p, err := NewPredictor(goBackend(t), h, 1, 4, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := randomRows(40, 24, 2)
+	want, _ := p.Forward(make([]float32, 120), x)
+	var wg sync.WaitGroup
+	for g := range 6 {
+		wg.Go(func() {
+			out := make([]float32, 120)
+			for i := range 20 {
+				rows := 1 + (g*7+i)%40
+				got, err := p.Forward(out, x[:rows*24])
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for j := range got {
+					if math.Abs(float64(got[j]-want[j])) > 1e-5 {
+						t.Errorf("goroutine %d, %d rows: output %d = %v, want %v", g, rows, j, got[j], want[j])
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+}

@@ -9,25 +9,6 @@ import (
 	"github.com/winnowlabs/winnow/models/kmeans"
 )
 
-// Ranking heads (bonepick's train-contrastive, whose code was never
-// published; this is winnow's design of it):
-//
-//   - the training rows' pooled features are clustered by k-means
-//     (Options.Clusters, default 100, at most the number of rows; k-means++
-//     seeding with Options.Seed), so that rows are compared only with
-//     similar rows;
-//   - every epoch, each cluster's rows are shuffled and cut into batches of
-//     BatchSize; a batch without two rows of different labels has no pair
-//     to learn from and is skipped (Epoch.SkippedBatches counts them);
-//   - the head outputs one score s, and a batch's loss is the mean over its
-//     ordered pairs (i, j) with yᵢ > yⱼ of the hinge max(0, m − (sᵢ − sⱼ))
-//     (margin m = Options.Margin, default 1);
-//   - validation rows go to their nearest training centroid; the
-//     validation loss is the same hinge averaged over all pairs of every
-//     cluster's batches, and the learning-rate plateau and, by default,
-//     early stopping and the best epoch follow it (Metric Spearman selects
-//     by the rank correlation of the scores with the labels instead).
-
 // clusterRows clusters the training rows and sets the ranking batches.
 func (r *run) clusterRows(ts, vs *featureSource) error {
 	km, err := kmeans.Fit(ts.x, ts.dim, r.opts.Clusters, kmeans.Options{Seed: r.opts.Seed})

@@ -35,51 +35,31 @@ type Dataset struct {
 // selecting the best epoch on valid (carved out of train when valid has no
 // rows), on backend. Classification minimises the (class-weighted)
 // cross-entropy, regression the mean squared error, ranking the pairwise
-// hinge loss within k-means clusters (see the package documentation of
-// ranking below). The result is deterministic for a seed on the Go
-// backend: the same data and options give bit-identical weights.
+// hinge loss within k-means clusters (see the package documentation for
+// the recipes and for determinism).
 //
 // Cancelling ctx stops training between steps and returns ctx's error.
 func Train(ctx context.Context, backend compute.Backend, cfg Config, train, valid Dataset, opts Options) (*Head, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	d := cfg.InputDim
-	ts := &featureSource{x: train.X, dim: d}
-	tl, err := checkSet("training", cfg, ts.check(), train.X, d, train.Classes, train.Targets)
+	r := &run{cfg: cfg, opts: opts, backend: backend, mode: "features"}
+	validGiven := len(valid.X) > 0 || len(valid.Classes) > 0 || len(valid.Targets) > 0
+	err := r.setData(&featureSource{x: train.X, dim: cfg.InputDim}, &featureSource{x: valid.X, dim: cfg.InputDim},
+		labels{train.Classes, train.Targets}, labels{valid.Classes, valid.Targets}, validGiven)
 	if err != nil {
 		return nil, err
 	}
-	r := &run{cfg: cfg, opts: opts, backend: backend, mode: "features"}
-	var vs source = &featureSource{x: valid.X, dim: d}
-	var vl labels
-	if len(valid.X) == 0 && len(valid.Classes) == 0 && len(valid.Targets) == 0 {
-		var tr, va []int
-		tr, va = carve(ts.rows(), tl.classes, cfg.Outputs, orDefault(opts.ValidFraction, 0.1))
-		vs, vl = ts.subset(va), tl.subset(va)
-		ts, tl = ts.subset(tr).(*featureSource), tl.subset(tr)
-		r.carved = true
-	} else if vl, err = checkSet("validation", cfg, vs.(*featureSource).check(), valid.X, d, valid.Classes, valid.Targets); err != nil {
-		return nil, err
-	}
-	r.src, r.vsrc, r.train, r.valid = ts, vs, tl, vl
 	if cfg.Task == Ranking {
 		r.mode = "ranking"
-		if err := r.opts.resolve(&r.cfg, ts.rows()); err != nil {
+		if err := r.opts.resolve(&r.cfg, r.src.rows()); err != nil {
 			return nil, err
 		}
-		if err := r.clusterRows(ts, vs.(*featureSource)); err != nil {
+		if err := r.clusterRows(r.src.(*featureSource), r.vsrc.(*featureSource)); err != nil {
 			return nil, err
 		}
 	}
 	return r.fit(ctx)
-}
-
-func orDefault(v, def float64) float64 {
-	if v == 0 {
-		return def
-	}
-	return v
 }
 
 // labels are a set's classes or targets.
@@ -100,10 +80,38 @@ func (l labels) subset(rows []int) labels {
 	return s
 }
 
-// checkSet checks a set's labels against its rows (rows < 0: the rows'
-// own check failed with err).
-func checkSet(name string, cfg Config, rowsErr rowsOrErr, x []float32, d int, classes []int, targets []float32) (labels, error) {
-	n, err := rowsErr.n, rowsErr.err
+// setData checks the training and validation sets and, when no
+// validation set is given, carves one out of the training rows.
+func (r *run) setData(ts, vs source, tl, vl labels, validGiven bool) error {
+	tl, err := checkSet("training", r.cfg, ts, tl)
+	if err != nil {
+		return err
+	}
+	if validGiven {
+		if vl, err = checkSet("validation", r.cfg, vs, vl); err != nil {
+			return err
+		}
+		r.src, r.vsrc, r.train, r.valid = ts, vs, tl, vl
+		return nil
+	}
+	if ts.rows() < 2 {
+		return fmt.Errorf("head: training set has %d row, too few to carve a validation set from", ts.rows())
+	}
+	frac := r.opts.ValidFraction
+	if frac == 0 {
+		frac = 0.1
+	}
+	tr, va := carve(ts.rows(), tl.classes, r.cfg.Outputs, frac)
+	r.src, r.vsrc, r.train, r.valid = ts.subset(tr), ts.subset(va), tl.subset(tr), tl.subset(va)
+	r.carved = true
+	return nil
+}
+
+// checkSet checks a set's rows and that its labels fit the task: one per
+// row, classes in range, targets finite. It returns the labels the task
+// uses.
+func checkSet(name string, cfg Config, src source, l labels) (labels, error) {
+	n, err := src.check()
 	if err != nil {
 		return labels{}, fmt.Errorf("head: %s set: %w", name, err)
 	}
@@ -111,34 +119,31 @@ func checkSet(name string, cfg Config, rowsErr rowsOrErr, x []float32, d int, cl
 		return labels{}, fmt.Errorf("head: %s set is empty", name)
 	}
 	if cfg.Task == Classification {
-		if len(classes) != n {
-			return labels{}, fmt.Errorf("head: %s set has %d rows but %d classes", name, n, len(classes))
+		if len(l.classes) != n {
+			return labels{}, fmt.Errorf("head: %s set has %d rows but %d classes", name, n, len(l.classes))
 		}
-		for i, c := range classes {
+		for i, c := range l.classes {
 			if c < 0 || c >= cfg.Outputs {
 				return labels{}, fmt.Errorf("head: %s row %d has class %d, outside [0, %d)", name, i, c, cfg.Outputs)
 			}
 		}
-		return labels{classes: classes}, nil
+		return labels{classes: l.classes}, nil
 	}
-	if len(targets) != n {
-		return labels{}, fmt.Errorf("head: %s set has %d rows but %d targets", name, n, len(targets))
+	if len(l.targets) != n {
+		return labels{}, fmt.Errorf("head: %s set has %d rows but %d targets", name, n, len(l.targets))
 	}
-	for i, t := range targets {
+	for i, t := range l.targets {
 		if math.IsNaN(float64(t)) || math.IsInf(float64(t), 0) {
 			return labels{}, fmt.Errorf("head: %s row %d has target %v", name, i, t)
 		}
 	}
-	return labels{targets: targets}, nil
-}
-
-type rowsOrErr struct {
-	n   int
-	err error
+	return labels{targets: l.targets}, nil
 }
 
 // source gives a training mode's model inputs.
 type source interface {
+	// check validates the rows and returns their number.
+	check() (int, error)
 	rows() int
 	// inputs returns the model inputs of rows, padded to size rows.
 	inputs(rows []int, size int) []*tensors.Tensor
@@ -155,16 +160,16 @@ type featureSource struct {
 
 func (s *featureSource) rows() int { return len(s.x) / s.dim }
 
-func (s *featureSource) check() rowsOrErr {
+func (s *featureSource) check() (int, error) {
 	if len(s.x)%s.dim != 0 {
-		return rowsOrErr{err: fmt.Errorf("%d feature values are not rows of the input dimension %d", len(s.x), s.dim)}
+		return 0, fmt.Errorf("%d feature values are not rows of the input dimension %d", len(s.x), s.dim)
 	}
 	for i, v := range s.x {
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return rowsOrErr{err: fmt.Errorf("row %d has feature %d = %v", i/s.dim, i%s.dim, v)}
+			return 0, fmt.Errorf("row %d has feature %d = %v", i/s.dim, i%s.dim, v)
 		}
 	}
-	return rowsOrErr{n: len(s.x) / s.dim}
+	return len(s.x) / s.dim, nil
 }
 
 func (s *featureSource) inputs(rows []int, size int) []*tensors.Tensor {
@@ -258,7 +263,11 @@ func (r *run) fit(ctx context.Context) (*Head, error) {
 	if err := gomlxbackend.Recover(r.build); err != nil {
 		return nil, fmt.Errorf("head: build the training graph: %w", err)
 	}
-	defer r.store.Finalize()
+	defer func() {
+		r.trainExec.Finalize()
+		r.evalExec.Finalize()
+		r.store.Finalize()
+	}()
 
 	rng := rand.New(rand.NewPCG(o.Seed, 0x7368756666)) // "shuff"
 	mon := newMonitor(o.Metric != Loss, o.MinDelta)
@@ -273,6 +282,9 @@ func (r *run) fit(ctx context.Context) (*Head, error) {
 			return nil, err
 		}
 		batches, skipped := r.epochBatches(rng)
+		if len(batches) == 0 {
+			return nil, errors.New("head: no training batch has two rows with different labels in one cluster, so there is nothing to rank")
+		}
 		var lossSum float64
 		var lossRows int
 		for _, b := range batches {
@@ -295,14 +307,11 @@ func (r *run) fit(ctx context.Context) (*Head, error) {
 		if err != nil {
 			return nil, fmt.Errorf("head: epoch %d: %w", epoch, err)
 		}
-		e := Epoch{Epoch: epoch, ValidLoss: Number(vloss), Metric: Number(metric), LearningRate: lr, SkippedBatches: skipped}
-		e.TrainLoss = Number(math.NaN())
-		if lossRows > 0 {
-			e.TrainLoss = Number(lossSum / float64(lossRows))
+		trainLoss := lossSum / float64(lossRows)
+		if math.IsNaN(trainLoss) || math.IsNaN(vloss) || math.IsInf(vloss, 0) {
+			return nil, fmt.Errorf("head: training diverged at epoch %d (train loss %v, validation loss %v)", epoch, trainLoss, vloss)
 		}
-		if math.IsNaN(float64(e.TrainLoss)) && lossRows > 0 || math.IsNaN(vloss) || math.IsInf(vloss, 0) {
-			return nil, fmt.Errorf("head: training diverged at epoch %d (train loss %v, validation loss %v)", epoch, e.TrainLoss, vloss)
-		}
+		e := Epoch{Epoch: epoch, TrainLoss: Number(trainLoss), ValidLoss: Number(vloss), Metric: Number(metric), LearningRate: lr, SkippedBatches: skipped}
 		if e.Best = mon.update(metric); e.Best || best == nil {
 			if best, err = r.snapshot(); err != nil {
 				return nil, err
@@ -334,6 +343,7 @@ func (r *run) fit(ctx context.Context) (*Head, error) {
 		}
 	}
 	rec.Options = *o
+	rec.Options.Progress, rec.Options.Init, rec.Options.Labels = nil, nil, nil
 	h := &Head{Config: r.cfg, Range: o.Range, Training: rec}
 	if r.task() == Classification {
 		h.Labels = o.Labels
@@ -379,7 +389,7 @@ func (r *run) build() error {
 	layers := initLayers(r.cfg, r.opts.Seed)
 	for i, l := range r.opts.Init {
 		if l != nil {
-			layers[i] = Layer{In: l.In, Out: l.Out, W: slices.Clone(l.W), B: slices.Clone(l.B)}
+			layers[i] = *l // the variables copy the values
 		}
 	}
 	for i, l := range layers {

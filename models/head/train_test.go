@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -308,5 +309,33 @@ func TestTrainInitFromMatrices(t *testing.T) {
 	w := h.Layers[0].W
 	if math.Abs(float64(w[0])-1) > 0.05 || math.Abs(float64(w[1])) > 0.05 {
 		t.Errorf("hidden layer moved far from its initial weights: %v", w[:6])
+	}
+}
+
+// TestTrainSameOnAnyCores trains with matrix products big enough for the
+// Go backend to split among workers, on one and on four cores: the
+// weights must be bit-identical.
+func TestTrainSameOnAnyCores(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains twice")
+	}
+	b := goBackend(t)
+	cfg := NewConfig(Classification, 128, 2)
+	cfg.Hidden = []int{256}
+	train := blobsDataset(600, 128, 7)
+	opts := Options{MaxEpochs: 2, BatchSize: 256, Seed: 1}
+	var weights []string
+	for _, procs := range []int{1, 4} {
+		prev := runtime.GOMAXPROCS(procs)
+		h, err := Train(context.Background(), b, cfg, train, Dataset{}, opts)
+		runtime.GOMAXPROCS(prev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, _, _ := h.Marshal()
+		weights = append(weights, string(w))
+	}
+	if weights[0] != weights[1] {
+		t.Error("training on 1 and 4 cores gave different weights")
 	}
 }

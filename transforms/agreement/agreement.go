@@ -135,7 +135,7 @@ func Compute(pairs []Pair, onlyA, onlyB int) Report {
 	}
 	mae := abs / float64(len(pairs))
 	r.MAE = &mae
-	r.Spearman = pearson(ranks(a), ranks(b))
+	r.Spearman = Spearman(a, b)
 	return r
 }
 
@@ -196,6 +196,11 @@ func kappa(c [][]int64, w func(i, j int) float64) *float64 {
 	v := 1 - observed/expected
 	return &v
 }
+
+// Spearman returns Spearman's rank correlation of x and y (the Pearson
+// correlation of their average ranks, as scipy.stats.spearmanr computes
+// it), nil when either is constant.
+func Spearman(x, y []float64) *float64 { return pearson(ranks(x), ranks(y)) }
 
 // ranks returns the 1-based ranks of xs, ties sharing their average rank.
 func ranks(xs []float64) []float64 {
