@@ -137,10 +137,20 @@ type plan struct {
 	fingerprint string
 }
 
-func run(ctx context.Context, command string, options any, o FilterOptions) (*Result, error) {
+func run(ctx context.Context, command string, options any, o FilterOptions) (_ *Result, err error) {
 	p, err := newPlan(ctx, command, o)
 	if err != nil {
 		return nil, err
+	}
+	for _, dir := range []string{p.layout.Dir, p.rejectedDir()} {
+		if dir == "" {
+			continue
+		}
+		var release func(error)
+		if ctx, release, err = o.Claim(ctx, dir, command); err != nil {
+			return nil, err
+		}
+		defer func() { release(err) }()
 	}
 	previous, err := mapstep.PreviousManifest(ctx, p.layout.Dir)
 	if err != nil {
@@ -160,13 +170,6 @@ func run(ctx context.Context, command string, options any, o FilterOptions) (*Re
 			if len(todo) == 0 {
 				// Nothing new: the output is up to date.
 				return &Result{Result: &mapstep.Result{Manifest: previous}, Dir: p.layout.Dir, Report: prev}, nil
-			}
-		}
-	}
-	for _, dir := range []string{p.layout.Dir, p.rejectedDir()} {
-		if dir != "" {
-			if err := dataset.CleanTemporaries(ctx, dir); err != nil {
-				return nil, err
 			}
 		}
 	}
@@ -291,16 +294,12 @@ func newPlan(ctx context.Context, command string, o FilterOptions) (*plan, error
 	if p.files, err = dataset.Discover(ctx, o.Inputs, dataset.Options{}); err != nil {
 		return nil, err
 	}
-	for _, dir := range []string{p.layout.Dir, p.rejectedDir()} {
-		if dir == "" {
-			continue
-		}
-		if err := mapstep.CheckOutputOutsideInputs(dir, o.Inputs); err != nil {
+	if d := p.rejectedDir(); d != "" {
+		if overlap, err := storage.Overlap(d, p.layout.Dir); err != nil {
 			return nil, err
+		} else if overlap {
+			return nil, fmt.Errorf("the rejected rows' directory %s and the output %s must not contain each other", d, p.layout.Dir)
 		}
-	}
-	if d := p.rejectedDir(); d != "" && (d == p.layout.Dir || isUnder(d, p.layout.Dir) || isUnder(p.layout.Dir, d)) {
-		return nil, fmt.Errorf("--rejected-dir %s and the output %s must not contain each other", o.RejectedDir, p.layout.Dir)
 	}
 	work, err := p.scorePlan().Build(nil)
 	if err != nil {
@@ -308,11 +307,6 @@ func newPlan(ctx context.Context, command string, o FilterOptions) (*plan, error
 	}
 	p.fingerprint = work.Fingerprint
 	return p, nil
-}
-
-func isUnder(p, dir string) bool {
-	_, err := storage.Rel(dir, p)
-	return err == nil
 }
 
 // versionName names the output directory of this model version.

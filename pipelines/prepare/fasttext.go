@@ -95,7 +95,7 @@ var splitFiles = []struct{ split, name string }{
 // the report's label histograms are counted from the files themselves. With
 // Auto the training split is measured first: its numeric labels make the
 // bins, which label every split.
-func ToFastText(ctx context.Context, o FastTextOptions) (*FastTextResult, error) {
+func ToFastText(ctx context.Context, o FastTextOptions) (_ *FastTextResult, err error) {
 	o.TextExpression, o.LabelExpression = defaultExpressions(o.TextExpression, o.LabelExpression)
 	if o.Normalization == "" {
 		o.Normalization = normalize.Whitespace
@@ -130,12 +130,11 @@ func ToFastText(ctx context.Context, o FastTextOptions) (*FastTextResult, error)
 	if err := checkFastTextSplits(o.Inputs, files); err != nil {
 		return nil, err
 	}
-	if err := mapstep.CheckOutputOutsideInputs(out, o.Inputs); err != nil {
+	ctx, release, err := o.Claim(ctx, out, "to-fasttext")
+	if err != nil {
 		return nil, err
 	}
-	if err := dataset.CleanTemporaries(ctx, out); err != nil {
-		return nil, err
-	}
+	defer func() { release(err) }()
 	// Until the new report is written, the directory is visibly unfinished.
 	if err := storage.RemoveIfExists(ctx, storage.Join(out, ftdata.ReportName)); err != nil {
 		return nil, err

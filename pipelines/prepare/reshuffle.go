@@ -65,7 +65,7 @@ func Reshard(ctx context.Context, o ReshardOptions) (*mapstep.Result, error) {
 	})
 }
 
-func runReshuffle(ctx context.Context, c mapstep.Common, command string, options any, dopts dataset.Options, args reshuffle.Args) (*mapstep.Result, error) {
+func runReshuffle(ctx context.Context, c mapstep.Common, command string, options any, dopts dataset.Options, args reshuffle.Args) (_ *mapstep.Result, err error) {
 	policy, err := c.Policy()
 	if err != nil {
 		return nil, err
@@ -77,9 +77,6 @@ func runReshuffle(ctx context.Context, c mapstep.Common, command string, options
 	args.Dir, args.Ext = layout.Dir, layout.Ext
 	files, err := dataset.Discover(ctx, c.Inputs, dopts)
 	if err != nil {
-		return nil, err
-	}
-	if err := mapstep.CheckOutputOutsideInputs(layout.Dir, c.Inputs); err != nil {
 		return nil, err
 	}
 	if args.Mode == reshuffle.Import {
@@ -95,11 +92,13 @@ func runReshuffle(ctx context.Context, c mapstep.Common, command string, options
 			return nil, err
 		}
 	}
-	previous, err := mapstep.PreviousManifest(ctx, layout.Dir)
+	ctx, release, err := c.Claim(ctx, layout.Dir, command)
 	if err != nil {
 		return nil, err
 	}
-	if err := dataset.CleanTemporaries(ctx, layout.Dir); err != nil {
+	defer func() { release(err) }()
+	previous, err := mapstep.PreviousManifest(ctx, layout.Dir)
+	if err != nil {
 		return nil, err
 	}
 

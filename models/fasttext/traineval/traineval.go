@@ -20,6 +20,7 @@ import (
 	"github.com/winnowlabs/winnow/internal/version"
 	"github.com/winnowlabs/winnow/models/fasttext"
 	"github.com/winnowlabs/winnow/models/modeldir"
+	outputs "github.com/winnowlabs/winnow/transforms/dataset"
 	"github.com/winnowlabs/winnow/transforms/ftdata"
 	"github.com/winnowlabs/winnow/transforms/storage"
 )
@@ -99,7 +100,7 @@ func describe(n modeldir.Normalizer) string {
 // Train trains a model on the datasets' training files and writes the model
 // directory: model.bin and a manifest with the labels, normalizer, training
 // arguments and a fingerprint of the training data.
-func Train(ctx context.Context, o TrainOptions) (*modeldir.Manifest, error) {
+func Train(ctx context.Context, o TrainOptions) (_ *modeldir.Manifest, err error) {
 	sets, norm, err := readDatasets(ctx, o.Datasets)
 	if err != nil {
 		return nil, err
@@ -107,9 +108,11 @@ func Train(ctx context.Context, o TrainOptions) (*modeldir.Manifest, error) {
 	if o.Output == "" {
 		return nil, errors.New("no model directory given (-o MODEL_DIR)")
 	}
-	if err := os.MkdirAll(o.Output, 0o755); err != nil {
-		return nil, fmt.Errorf("create model directory: %w", err)
+	ctx, claim, err := outputs.ClaimOutput(ctx, o.Output, o.Datasets, "train-fasttext", o.Log)
+	if err != nil {
+		return nil, err
 	}
+	defer func() { claim.Release(ctx, err != nil) }()
 	var files []string
 	for _, s := range sets {
 		p := storage.Join(s.dir, ftdata.TrainName)
