@@ -82,8 +82,8 @@ func TestBadInputFailsWithFileLineAndReason(t *testing.T) {
 		{"invalid UTF-8", "bad.jsonl", []byte(lines + "{\"id\":9,\"text\":\"caf\xe9\"}\n"), transformAll, ":4:", "invalid UTF-8", true},
 		{"truncated zstd", "bad.jsonl.zst", truncated(t, ".zst"), transformAll, "", "truncated zstd stream", false},
 		{"truncated gzip", "bad.jsonl.gz", truncated(t, ".gz"), transformAll, "", "truncated gzip stream", false},
-		{"missing label", "bad.jsonl", []byte(lines + `{"id":9,"text":"x"}` + "\n"), balanceAll, ":4:", "missing (null)", true},
-		{"missing text", "bad.jsonl", []byte(`{"id":9,"body":"x","score":1}` + "\n" + lines), statsAll, ":1:", "missing text: .text is null", true},
+		{"missing label", "bad.jsonl", []byte(lines + `{"id":9,"text":"x"}` + "\n"), balanceAll, ":4:", "missing field .score", true},
+		{"missing text", "bad.jsonl", []byte(`{"id":9,"body":"x","score":1}` + "\n" + lines), statsAll, ":1:", "missing field .text", true},
 		{"jq runtime error", "bad.jsonl", []byte(lines + `{"id":9,"text":"x","score":"high"}` + "\n"), func(in, out string) error {
 			_, err := Transform(context.Background(), TransformOptions{
 				Common:        mapstep.Common{Inputs: []string{in}, Output: out, Quiet: true},

@@ -413,7 +413,7 @@ func TestToFastTextBadRows(t *testing.T) {
 	for _, e := range errs {
 		reasons[int64(e["line"].(float64))] = e["reason"].(string)
 	}
-	for line, want := range map[int64]string{2: "missing text", 3: `"high" is not a number`, 4: "missing label"} {
+	for line, want := range map[int64]string{2: "missing field .text", 3: `"high" is not a number`, 4: "missing field .scores"} {
 		if !strings.Contains(reasons[line], want) {
 			t.Errorf("line %d: reason %q, want %q", line, reasons[line], want)
 		}

@@ -107,7 +107,7 @@ func TestScoreAddsFieldAndKeepsTheRow(t *testing.T) {
 	}
 	for line, want := range map[string]string{
 		`{"text":"x","metadata":"str"}`: "metadata is a string",
-		`{"body":"x"}`:                  "produced no value",
+		`{"body":"x"}`:                  "missing field .text",
 		`{"text":null}`:                 "is null",
 		`{"text":3}`:                    "gave a number",
 		`{"text":"x"`:                   "malformed JSON",
