@@ -73,7 +73,7 @@ func TestFilterFlagErrors(t *testing.T) {
 		{[]string{"filter", "-i", data, "-o", "y", "-m", model}, "at least one of the flags in the group"},
 		{[]string{"filter", "-i", data, "-o", "y", "-m", model, "--threshold", "0.5", "--pareto", "9"}, "were all set"},
 		{[]string{"filter", "-i", data, "-o", "y", "-m", model, "--keep-fraction", "0.5", "--incremental"}, "--keep-fraction is global"},
-		{[]string{"filter", "-i", data, "-o", "y", "-m", model, "--keep-fraction", "2"}, "not in (0, 1]"},
+		{[]string{"filter", "-i", data, "-o", "y", "-m", model, "--keep-fraction", "2"}, "want a number in (0, 1]"},
 		{[]string{"filter", "-i", data, "-o", "y", "-m", model, "-e", ".a |"}, `jq expression ".a |"`},
 		{[]string{"score", "-i", data, "-o", "y"}, `"model" not set`},
 		{[]string{"score", "-i", data, "-o", "y", "-m", model, "--normalizer", "nope"}, `unknown normalizer "nope"`},

@@ -68,14 +68,15 @@ Every output lands under --work-dir, one folder per stage.`,
 	f.StringVarP(&o.work, "work-dir", "w", filepath.Join("out", "run"), "where every stage writes its output")
 	f.StringVar(&o.labelExpression, "label-expression", ".scores.score", "jq expression selecting the annotated score")
 	f.StringVarP(&o.normalization, "normalization", "n", "plsfix", "text normalizer for training and inference")
-	f.Float64Var(&o.keepFraction, "keep-fraction", 0.1, "fraction of the filtered split to keep")
-	f.Float64Var(&o.testSplit, "test-split", 0.2, "held-out test split: a fraction or a row count")
+	floatVar(f, &o.keepFraction, "keep-fraction", "", 0.1, fraction, "fraction of the filtered split to keep")
+	o.testSplit = 0.2
+	f.Var(&splitSizeFlag{&o.testSplit}, "test-split", "held-out test split: a fraction or a row count")
 	f.Int64VarP(&o.seed, "seed", "s", 42, "seed of every random choice")
-	f.IntVar(&o.ft.Dim, "dimension", o.ft.Dim, "fastText vector size")
-	f.IntVar(&o.ft.Epoch, "epoch", o.ft.Epoch, "fastText epochs")
-	f.Float64Var(&o.ft.LR, "learning-rate", o.ft.LR, "fastText learning rate")
-	f.IntVar(&o.ft.WordNgrams, "word-ngrams", o.ft.WordNgrams, "fastText word n-grams")
-	f.IntVar(&o.ft.Bucket, "bucket", o.ft.Bucket, "fastText hash buckets")
+	intVar(f, &o.ft.Dim, "dimension", "", o.ft.Dim, atLeastOne, "fastText vector size")
+	intVar(f, &o.ft.Epoch, "epoch", "", o.ft.Epoch, atLeastOne, "fastText epochs")
+	floatVar(f, &o.ft.LR, "learning-rate", "", o.ft.LR, positive, "fastText learning rate")
+	intVar(f, &o.ft.WordNgrams, "word-ngrams", "", o.ft.WordNgrams, atLeastOne, "fastText word n-grams")
+	intVar(f, &o.ft.Bucket, "bucket", "", o.ft.Bucket, nonNegative, "fastText hash buckets")
 	return cmd
 }
 

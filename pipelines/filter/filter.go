@@ -108,8 +108,8 @@ func Filter(ctx context.Context, o FilterOptions) (*Result, error) {
 		return nil, fmt.Errorf("attribute records carry scores only; use the score command for --attributes-only")
 	}
 	if o.KeepFraction != 0 {
-		if o.KeepFraction < 0 || o.KeepFraction > 1 {
-			return nil, fmt.Errorf("--keep-fraction %v is not in (0, 1]", o.KeepFraction)
+		if !(o.KeepFraction > 0 && o.KeepFraction <= 1) {
+			return nil, fmt.Errorf("keep fraction %v is not in (0, 1]", o.KeepFraction)
 		}
 		if o.Threshold != nil || o.IntThreshold != nil || o.Expression != "" || o.Pareto != 0 {
 			return nil, fmt.Errorf("give exactly one selection rule: --keep-fraction excludes the others")
