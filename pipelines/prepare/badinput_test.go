@@ -201,3 +201,38 @@ func TestResumeSkipsCompletedShardsAndRedoesChangedWork(t *testing.T) {
 		t.Fatalf("output not redone: %v", got[0])
 	}
 }
+
+// A failed run leaves nothing half-done: no temporary file, even of the
+// shards still being written when another failed (issue 15: a 0-byte
+// .tmp- file stayed after a disk-full failure), and no output directory
+// when it wrote nothing.
+func TestFailedRunLeavesNothingBehind(t *testing.T) {
+	in := t.TempDir()
+	// The bad row ends a shard, so that other shards are being written when
+	// it is found.
+	for i := 0; i < 4; i++ {
+		os.WriteFile(filepath.Join(in, fmt.Sprintf("good-%d.jsonl", i)), []byte(goodRows(100000)), 0o644)
+	}
+	os.WriteFile(filepath.Join(in, "bad.jsonl"), []byte(goodRows(20000)+"not json\n"), 0o644)
+	root := t.TempDir()
+	out := filepath.Join(root, "work", "out")
+	err := transformAll(in, out)
+	if err == nil || !strings.Contains(err.Error(), "bad.jsonl:20001:") {
+		t.Fatalf("error %v, want bad.jsonl:20001", err)
+	}
+	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err == nil && (strings.HasPrefix(d.Name(), ".tmp-") || d.Name() == "_lock.json") {
+			t.Errorf("left behind: %s", p)
+		}
+		return nil
+	})
+
+	bad := t.TempDir()
+	os.WriteFile(filepath.Join(bad, "bad.jsonl"), []byte("not json\n"), 0o644)
+	if err := transformAll(bad, filepath.Join(root, "work2", "out")); err == nil {
+		t.Fatal("a bad row was accepted")
+	}
+	if _, err := os.Stat(filepath.Join(root, "work2")); !os.IsNotExist(err) {
+		t.Errorf("a run that wrote nothing left its output directory: %v", err)
+	}
+}

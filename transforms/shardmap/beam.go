@@ -121,6 +121,7 @@ type mapShardsFn struct {
 	works   map[string]*Work // by global data file ("" for none)
 	eng     *Engine
 	ctx     context.Context
+	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	slots   chan struct{}
 	mu      sync.Mutex
@@ -141,7 +142,7 @@ func (f *mapShardsFn) Setup() error {
 }
 
 func (f *mapShardsFn) StartBundle(ctx context.Context, _ func([]byte)) {
-	f.ctx = ctx
+	f.ctx, f.cancel = context.WithCancel(ctx)
 	f.results, f.err = nil, nil
 }
 
@@ -172,10 +173,10 @@ func (f *mapShardsFn) ProcessElement(ctx context.Context, enc []byte, emit func(
 	}
 	work, err := f.work(ctx, task.Global)
 	if err != nil {
-		return err
+		return f.stop(err)
 	}
 	if err := f.flush(ctx, emit); err != nil {
-		return err
+		return f.stop(err)
 	}
 	f.slots <- struct{}{}
 	f.wg.Add(1)
@@ -198,7 +199,17 @@ func (f *mapShardsFn) ProcessElement(ctx context.Context, enc []byte, emit func(
 
 func (f *mapShardsFn) FinishBundle(ctx context.Context, emit func([]byte)) error {
 	f.wg.Wait()
+	defer f.cancel()
 	return f.flush(ctx, emit)
+}
+
+// stop cancels the tasks still running and waits for them, so that they
+// remove their temporary files before the failure ends the bundle (and,
+// locally, the process), and returns err.
+func (f *mapShardsFn) stop(err error) error {
+	f.cancel()
+	f.wg.Wait()
+	return err
 }
 
 // flush emits finished results and reports the first task error.
