@@ -217,11 +217,7 @@ func printFilterResult(w io.Writer, name string, res *filter.Result, elapsed tim
 	m := r.Model
 	fmt.Fprintf(w, "model %s (%s, sha256 %s, normalizer %s %s, score: %s)\n",
 		m.Name, m.Kind, m.Version(), m.Normalizer.Name, m.Normalizer.Version, m.Scoring.Describe(m.Labels))
-	if r.Cut != nil {
-		fmt.Fprintf(w, "keep fraction %g: cut at score %.6g–%.6g (%s rows above, %s of %s at the cut kept)\n",
-			r.KeepFraction, r.Cut.Low, r.Cut.High, progress.Count(r.Cut.Above),
-			progress.Count(r.Cut.Target-r.Cut.Above), progress.Count(r.Cut.InBucket))
-	}
+	printCut(w, r)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "shard\trows\tkept\tkept %\tbad\t")
 	for i, s := range r.Shards {
@@ -237,6 +233,28 @@ func printFilterResult(w io.Writer, name string, res *filter.Result, elapsed tim
 	}
 	fmt.Fprintf(tw, "total\t%s\t%s\t%s\t%s\t\n", progress.Count(r.RowsIn), progress.Count(r.Kept), percent(r.Kept, r.RowsIn-r.Bad), progress.Count(r.Bad))
 	tw.Flush()
+}
+
+// printCut describes a keep-fraction run's cut with the counts of its
+// manifest, and warns when scores too close to tell apart decided much of
+// the selection.
+func printCut(w io.Writer, r *filter.Report) {
+	c := r.Cut
+	if c == nil {
+		return
+	}
+	if c.KeepNone {
+		fmt.Fprintf(w, "keep fraction %g of %s scored rows: nothing to keep\n", r.KeepFraction, progress.Count(c.Total))
+		return
+	}
+	fmt.Fprintf(w, "keep fraction %g of %s scored rows (target %s): cut at score %.6g–%.6g; kept %s, all %s above the cut and %s of the %s at it (seeded coin flips)\n",
+		r.KeepFraction, progress.Count(c.Total), progress.Count(c.Target), c.Low, c.High, progress.Count(r.Kept),
+		progress.Count(c.Above), progress.Count(r.Kept-c.Above), progress.Count(c.InBucket))
+	if c.Tied() {
+		fmt.Fprintf(w, "warning: %s rows (%.1f%% of the scored rows) have scores within %.6g–%.6g, too close to tell apart, so chance rather than the model chose %s of the %s kept rows; the classifier barely separates these rows\n",
+			progress.Count(c.InBucket), 100*float64(c.InBucket)/float64(max(c.Total, 1)), c.Low, c.High,
+			progress.Count(r.Kept-c.Above), progress.Count(r.Kept))
+	}
 }
 
 func percent(n, of int64) string {

@@ -382,6 +382,7 @@ func (p *plan) fractionStages(s beam.Scope, files []dataset.File) ([]beam.PColle
 	scoreTasks := scored.Tasks(files)
 	for i, f := range files {
 		scoreTasks[i].Errors = p.layout.Errors(f)
+		scoreTasks[i].Part = shardmap.PartRead
 	}
 	tasks, err := shardmap.CreateTasks(s.Scope("score"), scoreTasks)
 	if err != nil {
@@ -397,6 +398,7 @@ func (p *plan) fractionStages(s beam.Scope, files []dataset.File) ([]beam.PColle
 	for i, f := range files {
 		selectTasks[i].Input, selectTasks[i].InputSize = scored.Output(f), 0
 		selectTasks[i].Errors = scored.Errors(f) // scored rows are valid: stays empty
+		selectTasks[i].Part = shardmap.PartWritten
 	}
 	st, err := shardmap.CreateTasks(s.Scope("select"), selectTasks)
 	if err != nil {
