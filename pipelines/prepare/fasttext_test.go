@@ -525,7 +525,7 @@ func TestToFastTextResumesFromParts(t *testing.T) {
 }
 
 func TestToFastTextWithATokenizer(t *testing.T) {
-	tokenizer := filepath.Join(testutil.SharedData(t, "tokenizers/bert-base-uncased"), "tokenizer.json")
+	tokenizer := testutil.BertTokenizer(t)
 	sample := readAll(t, filepath.Join(bundled(t), "valid.jsonl.zst"))[:40]
 	in := t.TempDir()
 	writeRows(t, filepath.Join(in, "train", "a.jsonl"), sample[:30])
