@@ -86,8 +86,8 @@ shards' relative paths, one record per document in input order:
 where N is the text's length in characters and ID comes from --id-expression;
 "<model>__<label>" is written for every label with --all-labels, else only for
 the most probable label of a top-label model.`,
-		Example: `  winnow score -i corpus/ -o scored/ -m models/edu-ft
-  winnow infer-fasttext -i corpus/ -o lid/ -m lid.176.ftz --all-labels
+		Example: `  winnow score -i corpus/ -o work/scored -m work/models/edu
+  winnow infer-fasttext -i corpus/ -o work/lid -m lid.176.ftz --all-labels
   winnow score -i gs://b/docs -o gs://b/attributes -m gs://b/models/dclm.bin --attributes-only`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -142,8 +142,8 @@ stages. --keep-fraction cannot be --incremental: the cut moves as the corpus
 grows; filter new shards with --threshold at the reported cut instead.
 
 ` + scoringHelp,
-		Example: `  winnow filter -i corpus/ -o filtered/ -m models/edu-ft --int-threshold 3
-  winnow filter -i corpus/ -o filtered/ -m models/edu-ft --keep-fraction 0.1 --rejected-dir rejected/
+		Example: `  winnow filter -i corpus/ -o work/filtered -m work/models/edu --int-threshold 3
+  winnow filter -i corpus/ -o work/filtered -m work/models/edu --keep-fraction 0.1 --rejected-dir work/rejected
   winnow filter -i gs://b/crawl -o gs://b/filtered -m gs://b/models/dclm.bin --positive-label hq --threshold 0.018 --incremental`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -247,9 +247,14 @@ func printCut(w io.Writer, r *filter.Report) {
 		fmt.Fprintf(w, "keep fraction %g of %s scored rows: nothing to keep\n", r.KeepFraction, progress.Count(c.Total))
 		return
 	}
-	fmt.Fprintf(w, "keep fraction %g of %s scored rows (target %s): cut at score %.6g–%.6g; kept %s, all %s above the cut and %s of the %s at it (seeded coin flips)\n",
+	atCut := r.Kept - c.Above
+	how := ""
+	if atCut > 0 && atCut < c.InBucket {
+		how = " (by seeded coin flips)"
+	}
+	fmt.Fprintf(w, "keep fraction %g of %s scored rows (target %s): cut at score %.6g–%.6g; kept %s, all %s above the cut and %s of the %s at it%s\n",
 		r.KeepFraction, progress.Count(c.Total), progress.Count(c.Target), c.Low, c.High, progress.Count(r.Kept),
-		progress.Count(c.Above), progress.Count(r.Kept-c.Above), progress.Count(c.InBucket))
+		progress.Count(c.Above), progress.Count(atCut), progress.Count(c.InBucket), how)
 	if c.Tied() {
 		fmt.Fprintf(w, "warning: %s rows (%.1f%% of the scored rows) have scores within %.6g–%.6g, too close to tell apart, so chance rather than the model chose %s of the %s kept rows; the classifier barely separates these rows\n",
 			progress.Count(c.InBucket), 100*float64(c.InBucket)/float64(max(c.Total, 1)), c.Low, c.High,

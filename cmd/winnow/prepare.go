@@ -275,9 +275,11 @@ func newReshardCmd() *cobra.Command {
 		Long: `Reshard rewrites a dataset as --num-files shards whose row counts differ by at
 most one within a split, shuffled with a seed. A dataset with splits keeps them
 and shares the files out in proportion to their rows. With --test-split and/or
---valid-split (a fraction or a row count) all rows are pooled and split anew;
-each held-out split gets round(max(1, files×rows/total)) files, as in bonepick.
-Shards are named shard_N.jsonl.zst.`,
+--valid-split (a fraction or a row count) all rows of every split are pooled and
+split anew, as in bonepick: the rows of an existing valid/ (and test/) split
+are pooled too, so with --test-split alone they end up in train/ and the output
+has no valid/ split; give --valid-split as well to keep one. Each held-out split
+gets round(max(1, files×rows/total)) files. Shards are named shard_N.jsonl.zst.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			start := time.Now()

@@ -75,7 +75,7 @@ checksum).`,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.input, "input-dir", "i", filepath.Join("data", "fineweb-edu-llama3-sample"), "annotated dataset")
-	f.StringVarP(&o.work, "work-dir", "w", filepath.Join("out", "run"), "where every stage writes its output")
+	f.StringVarP(&o.work, "work-dir", "w", filepath.Join("work", "run"), "where every stage writes its output")
 	f.StringVar(&o.labelExpression, "label-expression", ".scores.score", "jq expression selecting the annotated score")
 	f.StringVarP(&o.normalization, "normalization", "n", "plsfix", "text normalizer for training and inference")
 	floatVar(f, &o.keepFraction, "keep-fraction", "", 0.1, fraction, "fraction of the filtered split to keep")

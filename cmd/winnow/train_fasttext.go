@@ -38,9 +38,9 @@ MODEL_DIR is local.
 The defaults are bonepick's: dim 256, lr 0.1, wordNgrams 3, minCount 5,
 epoch 3, bucket 2,000,000, ws 5, neg 5, loss softmax, seed 42, all cores.
 Evaluate the result with "winnow eval-fasttext".`,
-		Example: `  winnow to-fasttext ... -o data/ft
-  winnow train-fasttext -d data/ft -o models/legal-ft
-  winnow train-fasttext -d data/a -d data/b -o models/ab --epoch 5 --thread 1`,
+		Example: `  winnow to-fasttext ... -o work/ft
+  winnow train-fasttext -d work/ft -o work/models/legal-ft
+  winnow train-fasttext -d work/a -d work/b -o work/models/ab --epoch 5 --thread 1`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			l, err := fasttext.ParseLoss(loss)
@@ -113,7 +113,7 @@ predicted probabilities), saves them as results_<fingerprint>.json in
 MODEL_DIR and records the metrics in its manifest. The data must have been
 normalized with the model's normalizer; a mismatch is refused. Data
 directories may be local or on gs:// or s3://; MODEL_DIR is local.`,
-		Example: `  winnow eval-fasttext -d data/ft -m models/legal-ft`,
+		Example: `  winnow eval-fasttext -d work/ft -m work/models/legal-ft`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			res, err := traineval.Evaluate(cmd.Context(), traineval.EvalOptions{Datasets: datasets, ModelDir: modelDir})
