@@ -382,4 +382,22 @@ func TestPrintedCountsAgreeWithTheManifest(t *testing.T) {
 	if len(m.Outputs) != 4 || !strings.Contains(out, want) {
 		t.Errorf("reshard into %d shards; output lacks %q:\n%s", len(m.Outputs), want, out)
 	}
+
+	// to-fasttext writes one file per split from the four shards.
+	out, err = runCLI(t, "to-fasttext", "-i", dir+"/resharded", "-o", dir+"/ft", "-l", "scores.score")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err = shardmap.ReadManifest(t.Context(), dir+"/ft"); err != nil {
+		t.Fatal(err)
+	}
+	squeezed := regexp.MustCompile(` +`).ReplaceAllString(out, " ")
+	for _, want := range []string{
+		"2,000 out, 0 bad; ", " 2 shards in ", "shards_done=2\n",
+		" test 1 400 400 0 ", " train 1 1,600 1,600 0 ",
+	} {
+		if len(m.Outputs) != 2 || !strings.Contains(squeezed, want) {
+			t.Errorf("to-fasttext wrote %d files; output lacks %q:\n%s", len(m.Outputs), want, out)
+		}
+	}
 }

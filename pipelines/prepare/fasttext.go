@@ -253,6 +253,8 @@ func fastTextTasks(out string, multiInput bool, files []dataset.File) []shardmap
 	tasks := parts.Tasks(files)
 	for i, f := range files {
 		tasks[i].Errors = sidecars.Errors(f)
+		// The run's outputs are the split files: a part counts its input.
+		tasks[i].Part = shardmap.PartRead
 	}
 	return tasks
 }
@@ -345,10 +347,15 @@ func (f *writeFastTextFn) ProcessElement(ctx context.Context, _ int, results fun
 		}
 		rep.Splits[sf.split] = counts
 		sc := m.Splits[sf.split]
+		sc.Files = 1
 		m.Outputs = append(m.Outputs, shardmap.OutputFile{
 			Path: path, Split: sf.split, Rows: sc.RowsOut, Bytes: sc.BytesOut, BadRows: sc.BadRows,
 		})
+		shardmap.CountResult(ctx, shardmap.Result{
+			Task: shardmap.Task{Output: path, Split: sf.split}, RowsOut: sc.RowsOut, BytesOut: sc.BytesOut,
+		})
 	}
+	m.Totals.Files = int64(len(m.Outputs))
 	if err := ftdata.WriteReport(ctx, f.Dir, &rep); err != nil {
 		return err
 	}

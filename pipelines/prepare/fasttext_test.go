@@ -509,8 +509,8 @@ func TestToFastTextResumesFromParts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Counters["shards_resumed"] != 1 {
-		t.Errorf("counters %v: want 1 shard resumed", res.Counters)
+	if res.Counters["intermediate_shards_resumed"] != 1 {
+		t.Errorf("counters %v: want 1 part resumed", res.Counters)
 	}
 	trainFile, err := os.ReadFile(filepath.Join(out, ftdata.TrainName))
 	if err != nil {
