@@ -37,7 +37,9 @@ func Compile(src string) (*Expr, error) {
 	// The compiler asks for the environment exactly where the expression
 	// reads $ENV or env (and no definition of its own shadows them).
 	readsEnv := false
-	code, err := gojq.Compile(q, gojq.WithEnvironLoader(func() []string { readsEnv = true; return nil }))
+	code, err := gojq.Compile(q,
+		gojq.WithEnvironLoader(func() []string { readsEnv = true; return nil }),
+		gojq.WithFunction(getFieldName, 2, 2, getField))
 	if err != nil {
 		return nil, fmt.Errorf("jq expression %q: %w", src, err)
 	}
@@ -89,7 +91,11 @@ func (e *Expr) Eval(v any) ([]any, error) {
 			if errors.As(err, &halt) && halt.Value() == nil {
 				return outs, nil // halt: stop without error
 			}
-			var ve gojq.ValueError
+			var mf *MissingFieldError
+			if errors.As(err, &mf) {
+				return nil, missing(e, mf.Error())
+			}
+			var ve gojq.ValueError // raised by the jq function _winnow_field
 			if errors.As(err, &ve) {
 				if msg, ok := ve.Value().(string); ok && strings.HasPrefix(msg, "missing field ") {
 					return nil, missing(e, msg)

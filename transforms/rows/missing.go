@@ -1,6 +1,7 @@
 package rows
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 
@@ -12,8 +13,11 @@ import (
 // "score": null. winnow's expressions instead fail on a field the row does
 // not have (a bad row, reported with its file and line): every plain field
 // access (.a, ."a", .["a"], {a} shorthand, $x.a) is rewritten into a call
-// of missingField, which raises "missing field .a" where jq would give null
-// for an absent key or for indexing null. An expression that means to
+// that raises "missing field .a" where jq would give null for an absent key
+// or for indexing null: getField, a Go function, in the expression's body,
+// and _winnow_field, its jq twin, in the bodies of the expression's own
+// function definitions (which a path(...) may call: only a jq function
+// keeps track of paths). An expression that means to
 // accept a missing field says so with jq's own tools: a default
 // (`.a // null`, `.a // 0`: the left side of // keeps jq's meaning), `.a?`,
 // `try .a`, `has("a")`, `getpath(["a"])`. Paths that name what to change
@@ -22,8 +26,8 @@ import (
 
 // missingFieldDef reads field $k of its input like .[$k], but errors when
 // the input is null or an object without $k; $p is the path written in the
-// expression, for the message. It is a jq function, so that it remains a
-// path expression (for user functions used in path(...)).
+// expression, for the message. It is getField as a jq function, which
+// remains a path expression.
 const missingFieldDef = `def _winnow_field($k; $p):
   if type == "object" then (if has($k) then .[$k] else error("missing field " + $p) end)
   elif type == "null" then error("missing field " + $p + " (its parent is null)")
@@ -40,26 +44,64 @@ var missingFieldFuncs = func() []*gojq.FuncDef {
 // pathFuncs take path expressions as arguments.
 var pathFuncs = map[string]bool{"path": true, "paths": true, "del": true, "pick": true}
 
-// requireFields rewrites q in place so that reading a missing field fails.
+// getFieldName is the Go function reading a field (see getField).
+const getFieldName = "_winnow_get"
+
+// MissingFieldError is the error of reading a field a row does not have.
+type MissingFieldError struct {
+	// Path is the field as the expression writes it, e.g. .scores.score.
+	Path string
+	// NullParent is set when the field's parent is null.
+	NullParent bool
+}
+
+func (e *MissingFieldError) Error() string {
+	if e.NullParent {
+		return "missing field " + e.Path + " (its parent is null)"
+	}
+	return "missing field " + e.Path
+}
+
+// getField is _winnow_field in Go: args are the key and the path as
+// written.
+func getField(v any, args []any) any {
+	k, _ := args[0].(string)
+	p, _ := args[1].(string)
+	switch m := v.(type) {
+	case map[string]any:
+		if x, ok := m[k]; ok {
+			return x
+		}
+		return &MissingFieldError{Path: p}
+	case nil:
+		return &MissingFieldError{Path: p, NullParent: true}
+	}
+	return fmt.Errorf("cannot index %s with %q", typeName(v), k)
+}
+
+// requireFields rewrites q in place so that reading a missing field fails;
+// the compiled query needs getField as the function getFieldName.
 func requireFields(q *gojq.Query) {
 	if q == nil {
 		return
 	}
 	q.FuncDefs = slices.Concat(missingFieldFuncs, q.FuncDefs)
-	rewriteQuery(q)
+	rewriteQuery(q, getFieldName)
 }
 
-func rewriteQuery(q *gojq.Query) {
+// rewriteQuery rewrites q's field reads into calls of fn, and those in the
+// bodies of q's function definitions into calls of the jq function.
+func rewriteQuery(q *gojq.Query, fn string) {
 	if q == nil {
 		return
 	}
 	for _, fd := range q.FuncDefs {
 		if fd.Name != "_winnow_field" {
-			rewriteQuery(fd.Body)
+			rewriteQuery(fd.Body, "_winnow_field")
 		}
 	}
 	if q.Term != nil {
-		q.Term = rewriteTerm(q.Term)
+		q.Term = rewriteTerm(q.Term, fn)
 		return
 	}
 	switch q.Op {
@@ -69,17 +111,17 @@ func rewriteQuery(q *gojq.Query) {
 	case gojq.OpAlt:
 		// a // b: b is the default for a missing or null a.
 	default:
-		rewriteQuery(q.Left)
+		rewriteQuery(q.Left, fn)
 	}
-	rewriteQuery(q.Right)
+	rewriteQuery(q.Right, fn)
 }
 
 // rewriteTerm rewrites the queries inside t, then t's own field accesses.
-func rewriteTerm(t *gojq.Term) *gojq.Term {
+func rewriteTerm(t *gojq.Term, fn string) *gojq.Term {
 	if t == nil {
 		return nil
 	}
-	rewriteInside(t)
+	rewriteInside(t, fn)
 	// A trailing ? tolerates whatever fails before it: those accesses
 	// keep jq's meaning (null for an absent key).
 	lastOpt := -1
@@ -93,7 +135,7 @@ func rewriteTerm(t *gojq.Term) *gojq.Term {
 	prefix := ""
 	if name, ok := fieldName(t.Index); ok && t.Type == gojq.TermTypeIndex && lastOpt < 0 {
 		prefix = "." + quoteKey(name)
-		cur = fieldCall(&gojq.Term{Type: gojq.TermTypeIdentity}, name, prefix)
+		cur = fieldCall(fn, &gojq.Term{Type: gojq.TermTypeIdentity}, name, prefix)
 	} else {
 		base := *t
 		base.SuffixList = nil
@@ -105,7 +147,7 @@ func rewriteTerm(t *gojq.Term) *gojq.Term {
 	for i, s := range suffixes {
 		if name, ok := fieldName(s.Index); ok && i > lastOpt {
 			prefix += "." + quoteKey(name)
-			cur = fieldCall(cur, name, prefix)
+			cur = fieldCall(fn, cur, name, prefix)
 			continue
 		}
 		prefix += s.String()
@@ -130,10 +172,10 @@ func fieldName(x *gojq.Index) (string, bool) {
 	return "", false
 }
 
-// fieldCall returns the term `(from | _winnow_field(name; path))`, or just
-// the call when from is the identity.
-func fieldCall(from *gojq.Term, name, path string) *gojq.Term {
-	call := &gojq.Term{Type: gojq.TermTypeFunc, Func: &gojq.Func{Name: "_winnow_field", Args: []*gojq.Query{
+// fieldCall returns the term `(from | fn(name; path))`, or just the call
+// when from is the identity.
+func fieldCall(fn string, from *gojq.Term, name, path string) *gojq.Term {
+	call := &gojq.Term{Type: gojq.TermTypeFunc, Func: &gojq.Func{Name: fn, Args: []*gojq.Query{
 		stringQuery(name), stringQuery(path),
 	}}}
 	if from.Type == gojq.TermTypeIdentity && len(from.SuffixList) == 0 {
@@ -149,13 +191,19 @@ func stringQuery(s string) *gojq.Query {
 }
 
 // rewriteInside rewrites the queries nested in t.
-func rewriteInside(t *gojq.Term) {
+func rewriteInside(t *gojq.Term, fn string) {
+	query := func(q *gojq.Query) { rewriteQuery(q, fn) }
+	queries := func(qs []*gojq.Query) {
+		for _, q := range qs {
+			rewriteQuery(q, fn)
+		}
+	}
 	index := func(x *gojq.Index) {
 		if x != nil {
-			rewriteQuery(x.Start)
-			rewriteQuery(x.End)
+			query(x.Start)
+			query(x.End)
 			if x.Str != nil {
-				rewriteQueries(x.Str.Queries)
+				queries(x.Str.Queries)
 			}
 		}
 	}
@@ -166,7 +214,7 @@ func rewriteInside(t *gojq.Term) {
 	switch t.Type {
 	case gojq.TermTypeFunc:
 		if !pathFuncs[t.Func.Name] {
-			rewriteQueries(t.Func.Args)
+			queries(t.Func.Args)
 		}
 	case gojq.TermTypeObject:
 		for _, kv := range t.Object.KeyVals {
@@ -177,53 +225,47 @@ func rewriteInside(t *gojq.Term) {
 				if key == "" {
 					key = kv.KeyString.Str
 				}
-				kv.Val = &gojq.Query{Term: fieldCall(&gojq.Term{Type: gojq.TermTypeIdentity}, key, "."+quoteKey(key))}
+				kv.Val = &gojq.Query{Term: fieldCall(fn, &gojq.Term{Type: gojq.TermTypeIdentity}, key, "."+quoteKey(key))}
 				continue
 			}
-			rewriteQuery(kv.KeyQuery)
-			rewriteQuery(kv.Val)
+			query(kv.KeyQuery)
+			query(kv.Val)
 			if kv.KeyString != nil {
-				rewriteQueries(kv.KeyString.Queries)
+				queries(kv.KeyString.Queries)
 			}
 		}
 	case gojq.TermTypeArray:
-		rewriteQuery(t.Array.Query)
+		query(t.Array.Query)
 	case gojq.TermTypeUnary:
-		t.Unary.Term = rewriteTerm(t.Unary.Term)
+		t.Unary.Term = rewriteTerm(t.Unary.Term, fn)
 	case gojq.TermTypeFormat, gojq.TermTypeString:
 		if t.Str != nil {
-			rewriteQueries(t.Str.Queries)
+			queries(t.Str.Queries)
 		}
 	case gojq.TermTypeIf:
-		rewriteQuery(t.If.Cond)
-		rewriteQuery(t.If.Then)
+		query(t.If.Cond)
+		query(t.If.Then)
 		for _, e := range t.If.Elif {
-			rewriteQuery(e.Cond)
-			rewriteQuery(e.Then)
+			query(e.Cond)
+			query(e.Then)
 		}
-		rewriteQuery(t.If.Else)
+		query(t.If.Else)
 	case gojq.TermTypeTry:
-		rewriteQuery(t.Try.Body)
-		rewriteQuery(t.Try.Catch)
+		query(t.Try.Body)
+		query(t.Try.Catch)
 	case gojq.TermTypeReduce:
-		rewriteQuery(t.Reduce.Query)
-		rewriteQuery(t.Reduce.Start)
-		rewriteQuery(t.Reduce.Update)
+		query(t.Reduce.Query)
+		query(t.Reduce.Start)
+		query(t.Reduce.Update)
 	case gojq.TermTypeForeach:
-		rewriteQuery(t.Foreach.Query)
-		rewriteQuery(t.Foreach.Start)
-		rewriteQuery(t.Foreach.Update)
-		rewriteQuery(t.Foreach.Extract)
+		query(t.Foreach.Query)
+		query(t.Foreach.Start)
+		query(t.Foreach.Update)
+		query(t.Foreach.Extract)
 	case gojq.TermTypeLabel:
-		rewriteQuery(t.Label.Body)
+		query(t.Label.Body)
 	case gojq.TermTypeQuery:
-		rewriteQuery(t.Query)
-	}
-}
-
-func rewriteQueries(qs []*gojq.Query) {
-	for _, q := range qs {
-		rewriteQuery(q)
+		query(t.Query)
 	}
 }
 

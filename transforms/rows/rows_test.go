@@ -46,7 +46,7 @@ func TestMissingFieldsAreBadRows(t *testing.T) {
 		{`."odd key" + ."no key"`, `missing field ."no key"`},
 		{". as $r | $r.scores.nope", "missing field $r.scores.nope"},
 		{"select(.nope)", "missing field .nope"},
-		{".arr | map(.x)", "expected an object but got: number"},
+		{".arr | map(.x)", `cannot index number with "x"`},
 		// Explicit nulls, defaults and tolerant forms.
 		{".n", "[null]"},
 		{"{score: (.score // null)}", `[{"score":null}]`},
@@ -221,5 +221,46 @@ func TestEncodeIsCompactSortedAndExact(t *testing.T) {
 	}
 	if b, err := r.Encode(); err != nil || string(b) != `{"x":null}` {
 		t.Fatalf("nan encoded as %s %v", b, err)
+	}
+}
+
+// A function of the expression's own may read fields and still serve as a
+// path: its body reads them with the jq twin of the Go field reader.
+func TestMissingFieldsInFunctionDefinitions(t *testing.T) {
+	obj := map[string]any{"a": map[string]any{"b": 1.0}}
+	for src, want := range map[string]string{
+		`def f: .a.b; f`:                        `[1]`,
+		`def f: .a.b; path(f)`:                  `[["a","b"]]`,
+		`def f: .a.b; del(f) | .a`:              `[{}]`,
+		`def f: .a.nope; [f]`:                   "missing field .a.nope",
+		`def g: .nope // 5; g`:                  `[5]`,
+		`def f(x): x | .b; f(.a)`:               `[1]`,
+		`def f(x): x | .nope; f(.a)`:            "missing field .nope",
+		`def f: .x; {a: 1} | [f?]`:              `[[]]`,
+		`def f: .x; try f catch "c"`:            `["c"]`,
+		`[.a | .b, .c?] | length`:               `[2]`,
+		`.a as {b: $v} | $v`:                    `[1]`,
+		`[paths] | length`:                      `[2]`,
+		`to_entries | map(.key)`:                `[["a"]]`,
+		`with_entries(.value |= 0)`:             `[{"a":0}]`,
+		`.a | has("b") and .b == 1`:             `[true]`,
+		`reduce (.a | keys[]) as $k (0; . + 1)`: `[1]`,
+	} {
+		e, err := Compile(src)
+		if err != nil {
+			t.Errorf("%s: %v", src, err)
+			continue
+		}
+		out, err := e.Eval(obj)
+		got := ""
+		if err != nil {
+			got = err.Error()
+		} else {
+			b, _ := json.Marshal(out)
+			got = string(b)
+		}
+		if !strings.Contains(got, want) {
+			t.Errorf("%s: got %s, want %s", src, got, want)
+		}
 	}
 }
