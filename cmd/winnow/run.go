@@ -64,10 +64,10 @@ A run is reproducible: --seed seeds every random choice, and the classifier
 trains on one thread (fastText's multi-threaded Hogwild training depends on
 timing), so the same inputs and options give the same model, byte for byte.
 --thread N trains faster on N threads, but then runs differ. Running again
-with nothing changed does no new work: every step resumes its finished
-output, a model trained on the same data with the same arguments is kept,
-and the filter writes into the same folder (named after the model's
-checksum).`,
+with nothing changed adds nothing: the steps rewrite the same files or skip
+their finished shards, a model trained on the same data with the same
+arguments is kept rather than trained again, and the filter resumes in the
+same folder (named after the model's checksum).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runJob(cmd.Context(), cmd.OutOrStdout(), o)
