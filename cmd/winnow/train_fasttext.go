@@ -38,9 +38,9 @@ MODEL_DIR is local.
 The defaults are bonepick's: dim 256, lr 0.1, wordNgrams 3, minCount 5,
 epoch 3, bucket 2,000,000, ws 5, neg 5, loss softmax, seed 42, all cores.
 Evaluate the result with "winnow eval-fasttext".`,
-		Example: `  winnow to-fasttext ... -o data/ft
-  winnow train-fasttext -d data/ft -o models/legal-ft
-  winnow train-fasttext -d data/a -d data/b -o models/ab --epoch 5 --thread 1`,
+		Example: `  winnow to-fasttext ... -o work/ft
+  winnow train-fasttext -d work/ft -o work/models/legal-ft
+  winnow train-fasttext -d work/a -d work/b -o work/models/ab --epoch 5 --thread 1`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			l, err := fasttext.ParseLoss(loss)
@@ -76,18 +76,18 @@ Evaluate the result with "winnow eval-fasttext".`,
 	f := cmd.Flags()
 	f.StringArrayVarP(&datasets, "dataset-dir", "d", nil, "to-fasttext output directory (repeatable; train.txt files are concatenated)")
 	f.StringVarP(&output, "output-dir", "o", "", "model directory to write")
-	f.IntVar(&a.Dim, "dimension", a.Dim, "size of the word vectors (fastText -dim)")
-	f.Float64Var(&a.LR, "learning-rate", a.LR, "learning rate (fastText -lr)")
-	f.IntVar(&a.WordNgrams, "word-ngrams", a.WordNgrams, "max length of word n-grams (fastText -wordNgrams)")
-	f.IntVar(&a.MinCount, "min-count", a.MinCount, "minimal number of word occurrences (fastText -minCount)")
-	f.IntVar(&a.Epoch, "epoch", a.Epoch, "number of epochs")
-	f.IntVar(&a.Bucket, "bucket", a.Bucket, "number of hash buckets for n-grams")
-	f.IntVar(&a.Minn, "min-char-ngram", a.Minn, "min length of character n-grams (fastText -minn)")
-	f.IntVar(&a.Maxn, "max-char-ngram", a.Maxn, "max length of character n-grams, 0 for none (fastText -maxn)")
-	f.IntVar(&a.WS, "window-size", a.WS, "context window size (fastText -ws; unused by supervised training)")
-	f.IntVar(&a.Neg, "num-negatives", a.Neg, "negatives sampled per example with loss ns (fastText -neg)")
+	intVar(f, &a.Dim, "dimension", "", a.Dim, atLeastOne, "size of the word vectors (fastText -dim)")
+	floatVar(f, &a.LR, "learning-rate", "", a.LR, positive, "learning rate (fastText -lr)")
+	intVar(f, &a.WordNgrams, "word-ngrams", "", a.WordNgrams, atLeastOne, "max length of word n-grams (fastText -wordNgrams)")
+	intVar(f, &a.MinCount, "min-count", "", a.MinCount, atLeastOne, "minimal number of word occurrences (fastText -minCount)")
+	intVar(f, &a.Epoch, "epoch", "", a.Epoch, atLeastOne, "number of epochs")
+	intVar(f, &a.Bucket, "bucket", "", a.Bucket, nonNegative, "number of hash buckets for n-grams")
+	intVar(f, &a.Minn, "min-char-ngram", "", a.Minn, nonNegative, "min length of character n-grams (fastText -minn)")
+	intVar(f, &a.Maxn, "max-char-ngram", "", a.Maxn, nonNegative, "max length of character n-grams, 0 for none (fastText -maxn)")
+	intVar(f, &a.WS, "window-size", "", a.WS, atLeastOne, "context window size (fastText -ws; unused by supervised training)")
+	intVar(f, &a.Neg, "num-negatives", "", a.Neg, atLeastOne, "negatives sampled per example with loss ns (fastText -neg)")
 	f.StringVar(&loss, "loss", "softmax", "loss: softmax, hs, ns or ova")
-	f.IntVar(&a.Thread, "thread", a.Thread, "training threads (1 makes training deterministic)")
+	intVar(f, &a.Thread, "thread", "", a.Thread, atLeastOne, "training threads (1 makes training deterministic)")
 	f.IntVar(&a.Seed, "seed", a.Seed, "random seed")
 	f.StringVar(&a.PretrainedVectors, "pretrained-vectors", "", "word vectors (.vec) to initialise the input matrix")
 	f.IntVar(&verbose, "verbose", 2, "0 quiet, 1 summary, 2 progress line")
@@ -113,7 +113,7 @@ predicted probabilities), saves them as results_<fingerprint>.json in
 MODEL_DIR and records the metrics in its manifest. The data must have been
 normalized with the model's normalizer; a mismatch is refused. Data
 directories may be local or on gs:// or s3://; MODEL_DIR is local.`,
-		Example: `  winnow eval-fasttext -d data/ft -m models/legal-ft`,
+		Example: `  winnow eval-fasttext -d work/ft -m work/models/legal-ft`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			res, err := traineval.Evaluate(cmd.Context(), traineval.EvalOptions{Datasets: datasets, ModelDir: modelDir})

@@ -20,6 +20,7 @@ import (
 	"github.com/winnowlabs/winnow/models/evaluate"
 	"github.com/winnowlabs/winnow/models/fasttext"
 	"github.com/winnowlabs/winnow/models/modeldir"
+	outputs "github.com/winnowlabs/winnow/transforms/dataset"
 	"github.com/winnowlabs/winnow/transforms/ftdata"
 	"github.com/winnowlabs/winnow/transforms/storage"
 )
@@ -95,11 +96,17 @@ func finite(v float64) *float64 {
 // validation) files, saves the results as results_<fingerprint>.json in the
 // model directory and records the metrics in its manifest. The datasets must
 // have been normalized as the model's training data was.
-func Evaluate(ctx context.Context, o EvalOptions) (*Results, error) {
+func Evaluate(ctx context.Context, o EvalOptions) (_ *Results, err error) {
 	man, err := modeldir.Read(o.ModelDir)
 	if err != nil {
 		return nil, err
 	}
+	// The results are written into the model directory.
+	ctx, claim, err := outputs.ClaimOutput(ctx, o.ModelDir, o.Datasets, "eval-fasttext", nil)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { claim.Release(ctx, err != nil) }()
 	if man.Kind != Kind {
 		return nil, fmt.Errorf("model directory %s holds a %q model, not fastText", o.ModelDir, man.Kind)
 	}

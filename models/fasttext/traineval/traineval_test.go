@@ -196,3 +196,27 @@ func TestNormalizerChecks(t *testing.T) {
 		t.Errorf("directory without report: %v", err)
 	}
 }
+
+// Training warns when the loss never left its starting value (issue 15:
+// bonepick's defaults on the 144 walkthrough rows wrote a model whose loss
+// stayed at ln 2), and not when the model learned.
+func TestTrainWarnsWhenTheModelDidNotLearn(t *testing.T) {
+	norm := modeldir.Normalizer{Name: "plain", Version: "1"}
+	data := dataDir(t, norm, 3)
+	stuck := smallArgs()
+	stuck.Args.LR, stuck.Args.Epoch = 1e-6, 2
+	learns := smallArgs()
+	for _, c := range []struct {
+		o    TrainOptions
+		want bool
+	}{{stuck, true}, {learns, false}} {
+		var log bytes.Buffer
+		c.o.Datasets, c.o.Output, c.o.Log = []string{data}, filepath.Join(t.TempDir(), "model"), &log
+		if _, err := Train(context.Background(), c.o); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(log.String(), "warning: the training loss stayed at its starting value"); got != c.want {
+			t.Errorf("lr %g, epoch %d: warned %v, want %v:\n%s", c.o.Args.LR, c.o.Args.Epoch, got, c.want, log.String())
+		}
+	}
+}
