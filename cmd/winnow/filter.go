@@ -86,8 +86,8 @@ shards' relative paths, one record per document in input order:
 where N is the text's length in characters and ID comes from --id-expression;
 "<model>__<label>" is written for every label with --all-labels, else only for
 the most probable label of a top-label model.`,
-		Example: `  winnow score -i corpus/ -o scored/ -m models/edu-ft
-  winnow infer-fasttext -i corpus/ -o lid/ -m lid.176.ftz --all-labels
+		Example: `  winnow score -i corpus/ -o work/scored -m work/models/edu
+  winnow infer-fasttext -i corpus/ -o work/lid -m lid.176.ftz --all-labels
   winnow score -i gs://b/docs -o gs://b/attributes -m gs://b/models/dclm.bin --attributes-only`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -142,8 +142,8 @@ stages. --keep-fraction cannot be --incremental: the cut moves as the corpus
 grows; filter new shards with --threshold at the reported cut instead.
 
 ` + scoringHelp,
-		Example: `  winnow filter -i corpus/ -o filtered/ -m models/edu-ft --int-threshold 3
-  winnow filter -i corpus/ -o filtered/ -m models/edu-ft --keep-fraction 0.1 --rejected-dir rejected/
+		Example: `  winnow filter -i corpus/ -o work/filtered -m work/models/edu --int-threshold 3
+  winnow filter -i corpus/ -o work/filtered -m work/models/edu --keep-fraction 0.1 --rejected-dir work/rejected
   winnow filter -i gs://b/crawl -o gs://b/filtered -m gs://b/models/dclm.bin --positive-label hq --threshold 0.018 --incremental`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -166,11 +166,11 @@ grows; filter new shards with --threshold at the reported cut instead.
 	}
 	scoreFlags(cmd, &o.ScoreOptions, &ex)
 	f := cmd.Flags()
-	f.Float64Var(&threshold, "threshold", 0, "keep rows whose score is at least this")
+	floatVar(f, &threshold, "threshold", "", 0, anyNumber, "keep rows whose score is at least this")
 	f.IntVar(&intThreshold, "int-threshold", 0, "keep rows whose int_score is at least this")
-	f.Float64Var(&o.KeepFraction, "keep-fraction", 0, "keep this global top fraction of the rows by score, in (0, 1]")
+	floatVar(f, &o.KeepFraction, "keep-fraction", "", 0, fraction, "keep this global top fraction of the rows by score, in (0, 1]")
 	f.StringVarP(&o.Expression, "expression", "e", "", "keep rows for which this jq expression on the scored row is true")
-	f.Float64Var(&o.Pareto, "pareto", 0, "keep rows by Pareto sampling with this shape (GPT-3, NeMo Curator: 9)")
+	floatVar(f, &o.Pareto, "pareto", "", 0, positive, "keep rows by Pareto sampling with this shape (GPT-3, NeMo Curator: 9)")
 	f.Int64VarP(&o.Seed, "seed", "s", 42, "seed of --pareto and of tie-breaking at the --keep-fraction cut")
 	f.StringVar(&o.RejectedDir, "rejected-dir", "", "write the dropped rows here")
 	cmd.MarkFlagsMutuallyExclusive("threshold", "int-threshold", "keep-fraction", "expression", "pareto")
@@ -217,11 +217,7 @@ func printFilterResult(w io.Writer, name string, res *filter.Result, elapsed tim
 	m := r.Model
 	fmt.Fprintf(w, "model %s (%s, sha256 %s, normalizer %s %s, score: %s)\n",
 		m.Name, m.Kind, m.Version(), m.Normalizer.Name, m.Normalizer.Version, m.Scoring.Describe(m.Labels))
-	if r.Cut != nil {
-		fmt.Fprintf(w, "keep fraction %g: cut at score %.6g–%.6g (%s rows above, %s of %s at the cut kept)\n",
-			r.KeepFraction, r.Cut.Low, r.Cut.High, progress.Count(r.Cut.Above),
-			progress.Count(r.Cut.Target-r.Cut.Above), progress.Count(r.Cut.InBucket))
-	}
+	printCut(w, r)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "shard\trows\tkept\tkept %\tbad\t")
 	for i, s := range r.Shards {
@@ -237,6 +233,33 @@ func printFilterResult(w io.Writer, name string, res *filter.Result, elapsed tim
 	}
 	fmt.Fprintf(tw, "total\t%s\t%s\t%s\t%s\t\n", progress.Count(r.RowsIn), progress.Count(r.Kept), percent(r.Kept, r.RowsIn-r.Bad), progress.Count(r.Bad))
 	tw.Flush()
+}
+
+// printCut describes a keep-fraction run's cut with the counts of its
+// manifest, and warns when scores too close to tell apart decided much of
+// the selection.
+func printCut(w io.Writer, r *filter.Report) {
+	c := r.Cut
+	if c == nil {
+		return
+	}
+	if c.KeepNone {
+		fmt.Fprintf(w, "keep fraction %g of %s scored rows: nothing to keep\n", r.KeepFraction, progress.Count(c.Total))
+		return
+	}
+	atCut := r.Kept - c.Above
+	how := ""
+	if atCut > 0 && atCut < c.InBucket {
+		how = " (by seeded coin flips)"
+	}
+	fmt.Fprintf(w, "keep fraction %g of %s scored rows (target %s): cut at score %.6g–%.6g; kept %s, all %s above the cut and %s of the %s at it%s\n",
+		r.KeepFraction, progress.Count(c.Total), progress.Count(c.Target), c.Low, c.High, progress.Count(r.Kept),
+		progress.Count(c.Above), progress.Count(atCut), progress.Count(c.InBucket), how)
+	if c.Tied() {
+		fmt.Fprintf(w, "warning: %s rows (%.1f%% of the scored rows) have scores within %.6g–%.6g, too close to tell apart, so chance rather than the model chose %s of the %s kept rows; the classifier barely separates these rows\n",
+			progress.Count(c.InBucket), 100*float64(c.InBucket)/float64(max(c.Total, 1)), c.Low, c.High,
+			progress.Count(r.Kept-c.Above), progress.Count(r.Kept))
+	}
 }
 
 func percent(n, of int64) string {

@@ -14,6 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/winnowlabs/winnow/internal/testutil"
+	"github.com/winnowlabs/winnow/transforms/progress"
 	"github.com/winnowlabs/winnow/transforms/shardmap"
 )
 
@@ -38,7 +39,7 @@ func TestScoreAndFilterCommands(t *testing.T) {
 		{[]string{"infer-fasttext", "-i", sampleData(t), "-o", dir + "/attributes", "-m", topicModel(t), "--attributes-only", "--no-version-dir"},
 			[]string{"2,000 rows in, 2,000 out", "wrote " + dir + "/attributes"}},
 		{[]string{"filter", "-i", sampleData(t), "-o", dir + "/top", "-m", topicModel(t), "--keep-fraction", "0.1", "--rejected-dir", dir + "/rejected"},
-			[]string{"keep fraction 0.1: cut at score", "total  2,000  ", "train.jsonl.zst  1,000"}},
+			[]string{"keep fraction 0.1 of 2,000 scored rows (target 200): cut at score", "total  2,000  ", "train.jsonl.zst  1,000"}},
 		{[]string{"filter", "-i", sampleData(t), "-o", dir + "/jq", "-m", topicModel(t), "-e", `.metadata.softmax.label == "tech"`},
 			[]string{"filter: 2,000 rows in"}},
 	}
@@ -73,7 +74,7 @@ func TestFilterFlagErrors(t *testing.T) {
 		{[]string{"filter", "-i", data, "-o", "y", "-m", model}, "at least one of the flags in the group"},
 		{[]string{"filter", "-i", data, "-o", "y", "-m", model, "--threshold", "0.5", "--pareto", "9"}, "were all set"},
 		{[]string{"filter", "-i", data, "-o", "y", "-m", model, "--keep-fraction", "0.5", "--incremental"}, "--keep-fraction is global"},
-		{[]string{"filter", "-i", data, "-o", "y", "-m", model, "--keep-fraction", "2"}, "not in (0, 1]"},
+		{[]string{"filter", "-i", data, "-o", "y", "-m", model, "--keep-fraction", "2"}, "want a number in (0, 1]"},
 		{[]string{"filter", "-i", data, "-o", "y", "-m", model, "-e", ".a |"}, `jq expression ".a |"`},
 		{[]string{"score", "-i", data, "-o", "y"}, `"model" not set`},
 		{[]string{"score", "-i", data, "-o", "y", "-m", model, "--normalizer", "nope"}, `unknown normalizer "nope"`},
@@ -342,5 +343,61 @@ func copyFile(t *testing.T, from, to string) {
 	}
 	if err := os.WriteFile(to, b, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// One truth per count (issue 15: filter said "2,000 in, 207 out", "200 …
+// kept" at the cut and rows_in=4000 rows_out=2207 in its counters; reshard
+// said shards_done=6 for 4 shards): every number printed agrees with the
+// manifest, whatever passes the run made.
+func TestPrintedCountsAgreeWithTheManifest(t *testing.T) {
+	dir := t.TempDir()
+	out, err := runCLI(t, "filter", "-i", sampleData(t), "-o", dir+"/top", "-m", topicModel(t), "--keep-fraction", "0.1", "--no-version-dir")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := shardmap.ReadManifest(t.Context(), dir+"/top")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := m.Totals.RowsOut
+	for _, want := range []string{
+		fmt.Sprintf("filter: 2,000 rows in, %s out", progress.Count(kept)),
+		fmt.Sprintf("; kept %s, all ", progress.Count(kept)),
+		fmt.Sprintf("bad_rows=0 bytes_in=%d bytes_out=%d rows_in=2000 rows_out=%d shards_done=2\n", m.Totals.BytesIn, m.Totals.BytesOut, kept),
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("filter output lacks %q:\n%s", want, out)
+		}
+	}
+
+	out, err = runCLI(t, "reshard", "-i", sampleData(t), "-o", dir+"/resharded", "-n", "4", "--test-split", "0.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err = shardmap.ReadManifest(t.Context(), dir+"/resharded"); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("bad_rows=0 bytes_in=%d bytes_out=%d rows_in=2000 rows_out=2000 shards_done=4\n", m.Totals.BytesIn, m.Totals.BytesOut)
+	if len(m.Outputs) != 4 || !strings.Contains(out, want) {
+		t.Errorf("reshard into %d shards; output lacks %q:\n%s", len(m.Outputs), want, out)
+	}
+
+	// to-fasttext writes one file per split from the four shards.
+	out, err = runCLI(t, "to-fasttext", "-i", dir+"/resharded", "-o", dir+"/ft", "-l", "scores.score")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err = shardmap.ReadManifest(t.Context(), dir+"/ft"); err != nil {
+		t.Fatal(err)
+	}
+	squeezed := regexp.MustCompile(` +`).ReplaceAllString(out, " ")
+	for _, want := range []string{
+		"2,000 out, 0 bad; ", " 2 shards in ", "shards_done=2\n",
+		" test 1 400 400 0 ", " train 1 1,600 1,600 0 ",
+	} {
+		if len(m.Outputs) != 2 || !strings.Contains(squeezed, want) {
+			t.Errorf("to-fasttext wrote %d files; output lacks %q:\n%s", len(m.Outputs), want, out)
+		}
 	}
 }

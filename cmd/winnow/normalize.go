@@ -120,8 +120,8 @@ one removes it.`,
 	_ = f.MarkHidden("compression")
 	ex.bind(cmd, true, true)
 	normalizerFlags(cmd, &o.Normalization, &o.Tokenizer, normalize.Whitespace)
-	f.IntVar(&o.MaxLength, "max-length", 0, "keep the first N characters of every text, before normalizing (0: all)")
-	f.IntVar(&o.Auto, "auto", 0, "bin numeric labels into N equal-count bins of the training labels; the labels become 0 .. N-1")
+	intVar(f, &o.MaxLength, "max-length", "", 0, nonNegative, "keep the first N characters of every text, before normalizing (0: all)")
+	intVar(f, &o.Auto, "auto", "", 0, nonNegative, "bin numeric labels into N equal-count bins of the training labels; the labels become 0 .. N-1")
 	f.BoolVar(&o.MultiLabel, "multi-label", false, "the label expression gives an object {criterion: bool}; write every true criterion as a label")
 	cmd.MarkFlagsMutuallyExclusive("auto", "multi-label")
 	return cmd

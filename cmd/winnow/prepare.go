@@ -9,7 +9,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
 	"github.com/winnowlabs/winnow/pipelines/mapstep"
@@ -31,7 +30,7 @@ func bindCommon(cmd *cobra.Command, c *mapstep.Common) {
 	f.StringVarP(&c.Output, "output-dir", "o", "", "output directory")
 	f.StringVar(&c.Compression, "compression", "zst", "output shard compression: zst, gz or none")
 	f.StringVar(&c.OnBadRow, "on-bad-row", "fail", "a malformed or incomplete row: fail (naming file and line) or skip (counted, written with its reason under _errors/)")
-	f.Int64Var(&c.MaxBadRows, "max-bad-rows", 0, "with --on-bad-row=skip, fail once more than this many rows were skipped (0: no limit)")
+	intVar(f, &c.MaxBadRows, "max-bad-rows", "", 0, nonNegative, "with --on-bad-row=skip, fail once more than this many rows were skipped (0: no limit)")
 	_ = cmd.MarkFlagRequired("input-dir")
 	_ = cmd.MarkFlagRequired("output-dir")
 }
@@ -103,8 +102,7 @@ func printResult(w io.Writer, name string, res *mapstep.Result, elapsed time.Dur
 
 // hubFlags are the flags that select a Hugging Face dataset.
 type hubFlags struct {
-	o                     prepare.HubImportOptions
-	testSplit, validSplit string
+	o prepare.HubImportOptions
 }
 
 // bind registers the flags; testShort is --test-split's shorthand ("" for
@@ -115,19 +113,9 @@ func (h *hubFlags) bind(cmd *cobra.Command, testShort string) {
 	f.StringVar(&h.o.Config, "config", "", "Hub dataset: configuration of its card (a subset), or a folder when the card has none")
 	f.StringVar(&h.o.DataDir, "data-dir", "", "Hub dataset: folder whose files are read with the default split patterns")
 	f.StringSliceVar(&h.o.Splits, "split", nil, "Hub dataset: splits to import, by the dataset's names (default all; repeatable)")
-	f.StringVarP(&h.testSplit, "test-split", testShort, "", "test split size to carve from train: a fraction or a row count (required when the input has no test split)")
-	f.StringVar(&h.validSplit, "valid-split", "", "valid split size to carve from train: a fraction or a row count")
+	f.VarP(&splitSizeFlag{&h.o.TestSplit}, "test-split", testShort, "test split size to carve from train: a fraction or a row count (required when the input has no test split)")
+	f.Var(&splitSizeFlag{&h.o.ValidSplit}, "valid-split", "valid split size to carve from train: a fraction or a row count")
 	cmd.MarkFlagsMutuallyExclusive("config", "data-dir")
-}
-
-// parse reads the split sizes.
-func (h *hubFlags) parse() error {
-	var err error
-	if h.o.TestSplit, err = parseSplitSize("--test-split", h.testSplit); err != nil {
-		return err
-	}
-	h.o.ValidSplit, err = parseSplitSize("--valid-split", h.validSplit)
-	return err
 }
 
 // run imports the Hub dataset and reports what it read.
@@ -188,9 +176,6 @@ environment: HF_TOKEN (gated and private datasets), HF_ENDPOINT (a mirror),
 HF_HUB_CACHE or HF_HOME (the cache), HF_HUB_OFFLINE=1 (the cache only).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := h.parse(); err != nil {
-				return err
-			}
 			if h.o.Dataset != "" {
 				return h.run(cmd)
 			}
@@ -215,7 +200,7 @@ HF_HUB_CACHE or HF_HOME (the cache), HF_HUB_OFFLINE=1 (the cache only).`,
 	cmd.MarkFlagsOneRequired("input-dir", "hf-dataset")
 	cmd.MarkFlagsMutuallyExclusive("input-dir", "hf-dataset")
 	h.bind(cmd, "")
-	cmd.Flags().Int64VarP(&o.RowsPerFile, "batch-size", "b", 100_000, "rows per output shard")
+	intVar(cmd.Flags(), &o.RowsPerFile, "batch-size", "b", 100_000, atLeastOne, "rows per output shard")
 	cmd.Flags().Int64VarP(&o.Seed, "seed", "s", 42, "shuffle and split seed")
 	return cmd
 }
@@ -232,9 +217,6 @@ flags: -n the dataset, -s its subset (configuration), -t the test split, -b the
 rows per shard, -S the seed. See winnow import --help.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := h.parse(); err != nil {
-				return err
-			}
 			return h.run(cmd)
 		},
 	}
@@ -246,7 +228,7 @@ rows per shard, -S the seed. See winnow import --help.`,
 	f.Int64Var(&o.MaxBadRows, "max-bad-rows", 0, "with --on-bad-row=skip, fail once more than this many rows were skipped (0: no limit)")
 	h.bind(cmd, "t")
 	f.StringVarP(&h.o.Config, "subset", "s", "", "configuration of the dataset card (as --config)")
-	f.Int64VarP(&o.RowsPerFile, "batch-size", "b", 100_000, "rows per output shard")
+	intVar(f, &o.RowsPerFile, "batch-size", "b", 100_000, atLeastOne, "rows per output shard")
 	f.Int64VarP(&o.Seed, "seed", "S", 42, "shuffle and split seed")
 	cmd.MarkFlagsMutuallyExclusive("subset", "config", "data-dir")
 	_ = cmd.MarkFlagRequired("name")
@@ -254,23 +236,8 @@ rows per shard, -S the seed. See winnow import --help.`,
 	return cmd
 }
 
-func parseSplitSize(flag, s string) (float64, error) {
-	if s == "" {
-		return 0, nil
-	}
-	var v float64
-	if _, err := fmt.Sscan(s, &v); err != nil || v < 0 {
-		return 0, fmt.Errorf("%s %q: want a fraction such as 0.1 or a row count such as 500", flag, s)
-	}
-	if v >= 1 && v != float64(int64(v)) {
-		return 0, fmt.Errorf("%s %q: a row count must be whole", flag, s)
-	}
-	return v, nil
-}
-
 func newSampleCmd() *cobra.Command {
 	var o prepare.SampleOptions
-	var target string
 	cmd := &cobra.Command{
 		Use:   "sample -i DIR -o DIR (--rate R | --target-size SIZE)",
 		Short: "Sample a dataset to a rate or a target size, uniformly over every shard",
@@ -282,13 +249,6 @@ the inputs are measured first and every shard keeps its proportional share,
 chosen exactly rather than by coin flips. It prints the achieved rate and size.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if target != "" {
-				n, err := humanize.ParseBytes(target)
-				if err != nil {
-					return fmt.Errorf("--target-size %q: %w", target, err)
-				}
-				o.TargetBytes = int64(n)
-			}
 			start := time.Now()
 			res, rep, err := prepare.Sample(cmd.Context(), o)
 			if err != nil {
@@ -302,12 +262,16 @@ chosen exactly rather than by coin flips. It prints the achieved rate and size.`
 			fmt.Fprintf(w, "sampled %s of %s: target %s, achieved rate %.4f%% (requested %.4f%%), %+.2f%% off target\n",
 				progress.Bytes(rep.WrittenBytes), progress.Bytes(rep.InputBytes), progress.Bytes(rep.TargetBytes),
 				100*rep.AchievedRate, 100*rep.RequestedRate, rep.ErrorPercent)
+			if rep.TargetBytes > rep.InputBytes {
+				fmt.Fprintf(cmd.ErrOrStderr(), "warning: the target size %s is more than the input holds (%s of rows): every row was kept\n",
+					progress.Bytes(rep.TargetBytes), progress.Bytes(rep.InputBytes))
+			}
 			return nil
 		},
 	}
 	bindCommon(cmd, &o.Common)
-	cmd.Flags().Float64VarP(&o.Rate, "rate", "r", 0, "fraction of the input bytes to keep, in (0, 1]")
-	cmd.Flags().StringVar(&target, "target-size", "", "total size to keep in uncompressed bytes: 500MB, 1GiB, ...")
+	floatVar(cmd.Flags(), &o.Rate, "rate", "r", 0, fraction, "fraction of the input bytes to keep, in (0, 1]")
+	cmd.Flags().Var(&sizeFlag{&o.TargetBytes}, "target-size", "total size to keep in uncompressed bytes: 500MB, 1GiB, ...")
 	cmd.Flags().Int64VarP(&o.Seed, "seed", "s", 42, "random seed")
 	cmd.MarkFlagsMutuallyExclusive("rate", "target-size")
 	cmd.MarkFlagsOneRequired("rate", "target-size")
@@ -326,8 +290,13 @@ merge; e.g. binarize FineWeb-Edu scores with
   --label-transform '{score: (if .scores.score < 3 then "neg" else "pos" end)}'.
 --expression instead maps the whole row to its replacement; an expression with
 no output (e.g. select(.score > 2)) drops the row. Expressions compile once; a
-runtime error names the file and line. jq cannot read the environment ($ENV
-and env are empty).`,
+runtime error names the file and line.
+
+A field the row does not have is a bad row, not null: '{score: .score}' on a
+row without "score" fails (or goes to _errors/ with --on-bad-row=skip). Where
+a field may be absent, say what to use instead: '.score // null', '.score?',
+'if has("score") then .score else "none" end'. Expressions may not read the
+environment ($ENV, env).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			start := time.Now()
@@ -405,25 +374,19 @@ func printBalance(w io.Writer, rep *prepare.BalanceReport) {
 
 func newReshardCmd() *cobra.Command {
 	var o prepare.ReshardOptions
-	var testSplit, validSplit string
 	cmd := &cobra.Command{
 		Use:   "reshard -i DIR -o DIR -n FILES [--test-split F|N] [--valid-split F|N]",
 		Short: "Rewrite a dataset as N near-equal shuffled shards, optionally re-splitting it",
 		Long: `Reshard rewrites a dataset as --num-files shards whose row counts differ by at
 most one within a split, shuffled with a seed. A dataset with splits keeps them
 and shares the files out in proportion to their rows. With --test-split and/or
---valid-split (a fraction or a row count) all rows are pooled and split anew;
-each held-out split gets round(max(1, files×rows/total)) files, as in bonepick.
-Shards are named shard_N.jsonl.zst.`,
+--valid-split (a fraction or a row count) all rows of every split are pooled and
+split anew, as in bonepick: the rows of an existing valid/ (and test/) split
+are pooled too, so with --test-split alone they end up in train/ and the output
+has no valid/ split; give --valid-split as well to keep one. Each held-out split
+gets round(max(1, files×rows/total)) files. Shards are named shard_N.jsonl.zst.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var err error
-			if o.TestSplit, err = parseSplitSize("--test-split", testSplit); err != nil {
-				return err
-			}
-			if o.ValidSplit, err = parseSplitSize("--valid-split", validSplit); err != nil {
-				return err
-			}
 			start := time.Now()
 			res, err := prepare.Reshard(cmd.Context(), o)
 			if err != nil {
@@ -434,9 +397,9 @@ Shards are named shard_N.jsonl.zst.`,
 		},
 	}
 	bindCommon(cmd, &o.Common)
-	cmd.Flags().IntVarP(&o.NumFiles, "num-files", "n", 0, "number of output shards (across all splits)")
-	cmd.Flags().StringVar(&testSplit, "test-split", "", "re-split: test size as a fraction or a row count")
-	cmd.Flags().StringVar(&validSplit, "valid-split", "", "re-split: valid size as a fraction or a row count")
+	intVar(cmd.Flags(), &o.NumFiles, "num-files", "n", 0, atLeastOne, "number of output shards (across all splits)")
+	cmd.Flags().Var(&splitSizeFlag{&o.TestSplit}, "test-split", "re-split: test size as a fraction or a row count")
+	cmd.Flags().Var(&splitSizeFlag{&o.ValidSplit}, "valid-split", "re-split: valid size as a fraction or a row count")
 	cmd.Flags().Int64VarP(&o.Seed, "seed", "s", 42, "shuffle and split seed")
 	_ = cmd.MarkFlagRequired("num-files")
 	return cmd

@@ -65,8 +65,8 @@ func TestBadFlagsAreClearErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"sample", "-i", "x", "-o", "y"}, "at least one of the flags in the group [rate target-size] is required"},
-		{[]string{"sample", "-i", "x", "-o", "y", "--target-size", "lots"}, `--target-size "lots"`},
-		{[]string{"import", "-i", "x", "-o", "y", "--test-split", "1.5"}, "a row count must be whole"},
+		{[]string{"sample", "-i", "x", "-o", "y", "--target-size", "lots"}, `invalid argument "lots" for "--target-size" flag: want a size`},
+		{[]string{"import", "-i", "x", "-o", "y", "--test-split", "1.5"}, "whole row count"},
 		{[]string{"transform", "-i", "x", "-o", "y", "-e", ".text |"}, `jq expression ".text |"`},
 		{[]string{"transform", "-i", "/no/such/dir", "-o", "y"}, "/no/such/dir: no such file or directory"},
 		{[]string{"stats", "-i", "x", "--log-level", "loud"}, `--log-level "loud"`},

@@ -17,14 +17,36 @@ import (
 // file appends to it from an init function.
 var subcommands []func() *cobra.Command
 
-// pipelineFlags are the Beam flags shown in help; every other Beam flag is
-// accepted too but hidden.
-var pipelineFlags = map[string]bool{
-	"runner": true, "endpoint": true, "environment_type": true, "environment_config": true,
-	"job_name": true, "project": true, "region": true, "staging_location": true,
-	"temp_location": true, "parallelism": true, "num_workers": true, "max_num_workers": true,
-	"worker_machine_type": true, "sdk_container_image": true, "worker_binary": true,
-	"resource_hints": true, "experiments": true, "async": true,
+// pipelineFlags are the Beam flags shown, in their own section, in the help
+// of commands that run pipelines, with what they mean to winnow (Beam's own
+// texts call flags "(required)" that only some runners need). Every other
+// Beam flag is accepted too but not shown.
+var pipelineFlags = map[string]string{
+	"runner":              "pipeline runner: prism (default: local, in this process), dataflow, flink, spark, or universal for a job server",
+	"endpoint":            "job server address HOST:PORT (universal, flink and spark runners)",
+	"environment_type":    "where a job server runs the workers: LOOPBACK (in this process), PROCESS, EXTERNAL or DOCKER",
+	"environment_config":  "the environment's configuration, e.g. the worker command for PROCESS or the image for DOCKER",
+	"job_name":            "job name on the runner",
+	"project":             "Google Cloud project (dataflow)",
+	"region":              "Google Cloud region (dataflow)",
+	"staging_location":    "gs:// folder for the job's files (dataflow)",
+	"temp_location":       "gs:// folder for temporary files (dataflow)",
+	"parallelism":         "shard workers per process (default: all cores); on Flink also the job parallelism",
+	"num_workers":         "initial number of workers (dataflow)",
+	"max_num_workers":     "maximum number of workers when autoscaling (dataflow)",
+	"worker_machine_type": "worker machine type (dataflow)",
+	"sdk_container_image": "worker container image (dataflow)",
+	"worker_binary":       "worker binary to stage instead of cross-compiling this program (dataflow, universal)",
+	"resource_hints":      "pipeline-wide resource hints URN=VALUE, e.g. min_ram=12GB",
+	"experiments":         "runner experiments, comma-separated",
+	"async":               "return once the job is submitted, without waiting for it",
+}
+
+// withoutPipelines are the commands that run no Beam pipeline: their help
+// shows no Beam flags.
+var withoutPipelines = map[string]bool{
+	"winnow": true, "version": true, "help": true, "completion": true,
+	"fasttext": true, "train-fasttext": true, "eval-fasttext": true,
 }
 
 func newRootCmd() *cobra.Command {
@@ -60,15 +82,34 @@ for a Flink or Spark job server. Paths may be local, gs://, s3:// or memfs://.`,
 		},
 	}
 	root.PersistentFlags().StringVar(&logLevel, "log-level", "off", "log level of the pipeline runner: off, debug, info, warn or error")
+	// Beam's flags are accepted everywhere but listed in a section of their
+	// own (see pipelineFlags).
+	beamFlags := pflag.NewFlagSet("beam", pflag.ContinueOnError)
 	root.PersistentFlags().AddGoFlagSet(flag.CommandLine)
 	root.PersistentFlags().VisitAll(func(f *pflag.Flag) {
-		if !pipelineFlags[f.Name] {
-			_ = root.PersistentFlags().MarkHidden(f.Name)
+		if f.Name == "log-level" {
+			return
+		}
+		_ = root.PersistentFlags().MarkHidden(f.Name)
+		if usage, ok := pipelineFlags[f.Name]; ok {
+			shown := *f
+			// Beam's defaults (-1, []) mean "unset".
+			shown.Usage, shown.Hidden, shown.DefValue = usage, false, ""
+			beamFlags.AddFlag(&shown)
 		}
 	})
-	if f := root.PersistentFlags().Lookup("parallelism"); f != nil {
-		f.Usage = "shard workers per process (default: all cores); on Flink also the job parallelism"
-	}
+	usage := root.UsageFunc()
+	root.SetUsageFunc(func(c *cobra.Command) error {
+		if err := usage(c); err != nil {
+			return err
+		}
+		if withoutPipelines[c.Name()] {
+			return nil
+		}
+		_, err := fmt.Fprintf(c.OutOrStderr(), "\nBeam pipeline flags (a local run needs none; they choose and configure another runner):\n%s",
+			beamFlags.FlagUsages())
+		return err
+	})
 	for _, mk := range subcommands {
 		root.AddCommand(mk())
 	}

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"runtime"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -41,6 +41,7 @@ type runOptions struct {
 func newRunCmd() *cobra.Command {
 	o := runOptions{ft: fasttext.ClassifierArgs()}
 	o.ft.Dim, o.ft.Epoch, o.ft.LR, o.ft.WordNgrams, o.ft.MinCount, o.ft.Bucket = 64, 25, 1.0, 2, 1, 500_000
+	o.ft.Thread = 1
 	cmd := &cobra.Command{
 		Use:   "run [-i DATASET] [-w WORK_DIR]",
 		Short: "The whole flow on an annotated dataset: prepare, train a fastText classifier, evaluate, filter",
@@ -58,7 +59,16 @@ laptop scale, each stage a Beam pipeline on the chosen runner (prism locally):
                 --keep-fraction by expected score (FineWeb-Edu's score)
   8. compare    the annotated scores of the kept rows with all rows
 
-Every output lands under --work-dir, one folder per stage.`,
+Every output lands under --work-dir, one folder per stage.
+
+A run is reproducible: --seed seeds every random choice, and the classifier
+trains on one thread (fastText's multi-threaded Hogwild training depends on
+timing), so the same inputs and options give the same model, byte for byte.
+--thread N trains faster on N threads, but then runs differ. Running again
+with nothing changed adds nothing: the steps rewrite the same files or skip
+their finished shards, a model trained on the same data with the same
+arguments is kept rather than trained again, and the filter resumes in the
+same folder (named after the model's checksum).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runJob(cmd.Context(), cmd.OutOrStdout(), o)
@@ -66,17 +76,19 @@ Every output lands under --work-dir, one folder per stage.`,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.input, "input-dir", "i", filepath.Join("data", "fineweb-edu-llama3-sample"), "annotated dataset")
-	f.StringVarP(&o.work, "work-dir", "w", filepath.Join("out", "run"), "where every stage writes its output")
+	f.StringVarP(&o.work, "work-dir", "w", filepath.Join("work", "run"), "where every stage writes its output")
 	f.StringVar(&o.labelExpression, "label-expression", ".scores.score", "jq expression selecting the annotated score")
 	f.StringVarP(&o.normalization, "normalization", "n", "plsfix", "text normalizer for training and inference")
-	f.Float64Var(&o.keepFraction, "keep-fraction", 0.1, "fraction of the filtered split to keep")
-	f.Float64Var(&o.testSplit, "test-split", 0.2, "held-out test split: a fraction or a row count")
-	f.Int64VarP(&o.seed, "seed", "s", 42, "seed of every random choice")
-	f.IntVar(&o.ft.Dim, "dimension", o.ft.Dim, "fastText vector size")
-	f.IntVar(&o.ft.Epoch, "epoch", o.ft.Epoch, "fastText epochs")
-	f.Float64Var(&o.ft.LR, "learning-rate", o.ft.LR, "fastText learning rate")
-	f.IntVar(&o.ft.WordNgrams, "word-ngrams", o.ft.WordNgrams, "fastText word n-grams")
-	f.IntVar(&o.ft.Bucket, "bucket", o.ft.Bucket, "fastText hash buckets")
+	floatVar(f, &o.keepFraction, "keep-fraction", "", 0.1, fraction, "fraction of the filtered split to keep")
+	o.testSplit = 0.2
+	f.Var(&splitSizeFlag{&o.testSplit}, "test-split", "held-out test split: a fraction or a row count")
+	f.Int64VarP(&o.seed, "seed", "s", 42, "seed of every random choice (splitting, training, tie-breaking at the cut)")
+	intVar(f, &o.ft.Dim, "dimension", "", o.ft.Dim, atLeastOne, "fastText vector size")
+	intVar(f, &o.ft.Epoch, "epoch", "", o.ft.Epoch, atLeastOne, "fastText epochs")
+	floatVar(f, &o.ft.LR, "learning-rate", "", o.ft.LR, positive, "fastText learning rate")
+	intVar(f, &o.ft.WordNgrams, "word-ngrams", "", o.ft.WordNgrams, atLeastOne, "fastText word n-grams")
+	intVar(f, &o.ft.Bucket, "bucket", "", o.ft.Bucket, nonNegative, "fastText hash buckets")
+	intVar(f, &o.ft.Thread, "thread", "", o.ft.Thread, atLeastOne, "fastText training threads; more than 1 is faster but not reproducible")
 	return cmd
 }
 
@@ -130,15 +142,28 @@ func runJob(ctx context.Context, w io.Writer, o runOptions) error {
 
 	step(5, "train a fastText classifier")
 	t = time.Now()
-	if o.ft.Thread <= 0 {
-		o.ft.Thread = runtime.GOMAXPROCS(0)
-	}
-	man, err := train.Train(ctx, train.Options{Kind: models.KindFastText, Datasets: []string{dir("fasttext")}, Output: dir("model"), FastText: train.FastTextOptions{Args: o.ft}})
+	o.ft.Seed = int(o.seed)
+	to := train.Options{Kind: models.KindFastText, Datasets: []string{dir("fasttext")}, Output: dir("model"), FastText: train.FastTextOptions{Args: o.ft}}
+	man, err := train.Existing(ctx, to)
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
-	fmt.Fprintf(w, "trained %s in %s: labels %v, dim %d, epoch %d, wordNgrams %d\n",
-		dir("model"), time.Since(t).Round(time.Millisecond), man.Labels, o.ft.Dim, o.ft.Epoch, o.ft.WordNgrams)
+	if man != nil {
+		fmt.Fprintf(w, "%s is up to date (trained on the same data with the same arguments): kept\n", dir("model"))
+	} else {
+		var log strings.Builder
+		to.Log = &log
+		if man, err = train.Train(ctx, to); err != nil {
+			return fmt.Errorf("train: %w", err)
+		}
+		fmt.Fprintf(w, "trained %s in %s: labels %v, dim %d, epoch %d, wordNgrams %d, %d thread(s)\n",
+			dir("model"), time.Since(t).Round(time.Millisecond), man.Labels, o.ft.Dim, o.ft.Epoch, o.ft.WordNgrams, o.ft.Thread)
+		for _, line := range strings.Split(log.String(), "\n") {
+			if strings.HasPrefix(line, "warning:") {
+				fmt.Fprintln(w, line)
+			}
+		}
+	}
 
 	step(6, "evaluate")
 	res, err := train.Evaluate(ctx, train.EvalOptions{Datasets: []string{dir("fasttext")}, ModelDir: dir("model")})
@@ -158,6 +183,7 @@ func runJob(ctx context.Context, w io.Writer, o runOptions) error {
 		return fmt.Errorf("filter: %w", err)
 	}
 	fmt.Fprintf(w, "filter: kept %d of %d rows in %s (%s)\n", fr.Report.Kept, fr.Report.RowsIn, time.Since(t).Round(time.Millisecond), fr.Dir)
+	printCut(w, fr.Report)
 
 	step(8, "compare the annotated scores of the kept rows with all rows")
 	all, err := meanScore(ctx, held)

@@ -43,6 +43,13 @@ func SharedData(t testing.TB, rel string) string {
 	return p
 }
 
+// BertTokenizer returns the path of bert-base-uncased's tokenizer.json,
+// which the repository bundles under data/tokenizers/.
+func BertTokenizer(t testing.TB) string {
+	t.Helper()
+	return filepath.Join(RepoRoot(t), "data", "tokenizers", "bert-base-uncased", "tokenizer.json")
+}
+
 // Testdata returns the path of rel inside the repository's testdata/ folder.
 func Testdata(t testing.TB, rel string) string {
 	t.Helper()

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -82,7 +83,11 @@ func Agreement(ctx context.Context, o AgreementOptions) (*AgreementReport, error
 		}
 	}
 	out := o.Output
-	if out == "" {
+	if out != "" {
+		if err := storage.CheckApart(ctx, out, append(slices.Clone(o.A), o.B...)); err != nil {
+			return nil, err
+		}
+	} else {
 		if !runner.IsLocal() {
 			return nil, fmt.Errorf("give --output on a filesystem the workers share when running on %s", runner.Name())
 		}

@@ -90,11 +90,16 @@ func (c *workerConfig) manifestOptions() ([]byte, error) {
 // Run annotates the inputs into o.Output. Shards committed by an earlier run
 // of the same work are skipped; uncommitted ones are annotated again,
 // answered from the cache where an earlier run was answered.
-func Run(ctx context.Context, o Options) (*Result, error) {
+func Run(ctx context.Context, o Options) (_ *Result, err error) {
 	cfg, layout, files, err := o.prepare(ctx)
 	if err != nil {
 		return nil, err
 	}
+	ctx, release, err := o.Claim(ctx, layout.Dir, "annotate")
+	if err != nil {
+		return nil, err
+	}
+	defer func() { release(err) }()
 	previous, err := mapstep.PreviousManifest(ctx, layout.Dir)
 	if err != nil {
 		return nil, err
@@ -105,9 +110,6 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if err := storage.Remove(ctx, storage.Join(layout.Dir, shardmap.ManifestName)); err != nil {
 			return nil, err
 		}
-	}
-	if err := dataset.CleanTemporaries(ctx, layout.Dir); err != nil {
-		return nil, err
 	}
 	enc, err := json.Marshal(cfg)
 	if err != nil {
@@ -234,8 +236,10 @@ func (o *Options) prepare(ctx context.Context) (*workerConfig, dataset.Layout, [
 	if err != nil {
 		return nil, layout, nil, err
 	}
-	if err := mapstep.CheckOutputOutsideInputs(layout.Dir, o.Inputs); err != nil {
-		return nil, layout, nil, err
+	for _, dir := range []string{layout.Dir, cfg.CacheDir} {
+		if err := storage.CheckApart(ctx, dir, o.Inputs); err != nil {
+			return nil, layout, nil, err
+		}
 	}
 	return cfg, layout, files, nil
 }

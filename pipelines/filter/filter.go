@@ -108,8 +108,8 @@ func Filter(ctx context.Context, o FilterOptions) (*Result, error) {
 		return nil, fmt.Errorf("attribute records carry scores only; use the score command for --attributes-only")
 	}
 	if o.KeepFraction != 0 {
-		if o.KeepFraction < 0 || o.KeepFraction > 1 {
-			return nil, fmt.Errorf("--keep-fraction %v is not in (0, 1]", o.KeepFraction)
+		if !(o.KeepFraction > 0 && o.KeepFraction <= 1) {
+			return nil, fmt.Errorf("keep fraction %v is not in (0, 1]", o.KeepFraction)
 		}
 		if o.Threshold != nil || o.IntThreshold != nil || o.Expression != "" || o.Pareto != 0 {
 			return nil, fmt.Errorf("give exactly one selection rule: --keep-fraction excludes the others")
@@ -137,10 +137,20 @@ type plan struct {
 	fingerprint string
 }
 
-func run(ctx context.Context, command string, options any, o FilterOptions) (*Result, error) {
+func run(ctx context.Context, command string, options any, o FilterOptions) (_ *Result, err error) {
 	p, err := newPlan(ctx, command, o)
 	if err != nil {
 		return nil, err
+	}
+	for _, dir := range []string{p.layout.Dir, p.rejectedDir()} {
+		if dir == "" {
+			continue
+		}
+		var release func(error)
+		if ctx, release, err = o.Claim(ctx, dir, command); err != nil {
+			return nil, err
+		}
+		defer func() { release(err) }()
 	}
 	previous, err := mapstep.PreviousManifest(ctx, p.layout.Dir)
 	if err != nil {
@@ -160,13 +170,6 @@ func run(ctx context.Context, command string, options any, o FilterOptions) (*Re
 			if len(todo) == 0 {
 				// Nothing new: the output is up to date.
 				return &Result{Result: &mapstep.Result{Manifest: previous}, Dir: p.layout.Dir, Report: prev}, nil
-			}
-		}
-	}
-	for _, dir := range []string{p.layout.Dir, p.rejectedDir()} {
-		if dir != "" {
-			if err := dataset.CleanTemporaries(ctx, dir); err != nil {
-				return nil, err
 			}
 		}
 	}
@@ -291,16 +294,12 @@ func newPlan(ctx context.Context, command string, o FilterOptions) (*plan, error
 	if p.files, err = dataset.Discover(ctx, o.Inputs, dataset.Options{}); err != nil {
 		return nil, err
 	}
-	for _, dir := range []string{p.layout.Dir, p.rejectedDir()} {
-		if dir == "" {
-			continue
-		}
-		if err := mapstep.CheckOutputOutsideInputs(dir, o.Inputs); err != nil {
+	if d := p.rejectedDir(); d != "" {
+		if overlap, err := storage.Overlap(d, p.layout.Dir); err != nil {
 			return nil, err
+		} else if overlap {
+			return nil, fmt.Errorf("the rejected rows' directory %s and the output %s must not contain each other", d, p.layout.Dir)
 		}
-	}
-	if d := p.rejectedDir(); d != "" && (d == p.layout.Dir || isUnder(d, p.layout.Dir) || isUnder(p.layout.Dir, d)) {
-		return nil, fmt.Errorf("--rejected-dir %s and the output %s must not contain each other", o.RejectedDir, p.layout.Dir)
 	}
 	work, err := p.scorePlan().Build(nil)
 	if err != nil {
@@ -308,11 +307,6 @@ func newPlan(ctx context.Context, command string, o FilterOptions) (*plan, error
 	}
 	p.fingerprint = work.Fingerprint
 	return p, nil
-}
-
-func isUnder(p, dir string) bool {
-	_, err := storage.Rel(dir, p)
-	return err == nil
 }
 
 // versionName names the output directory of this model version.
@@ -388,6 +382,7 @@ func (p *plan) fractionStages(s beam.Scope, files []dataset.File) ([]beam.PColle
 	scoreTasks := scored.Tasks(files)
 	for i, f := range files {
 		scoreTasks[i].Errors = p.layout.Errors(f)
+		scoreTasks[i].Part = shardmap.PartRead
 	}
 	tasks, err := shardmap.CreateTasks(s.Scope("score"), scoreTasks)
 	if err != nil {
@@ -403,6 +398,7 @@ func (p *plan) fractionStages(s beam.Scope, files []dataset.File) ([]beam.PColle
 	for i, f := range files {
 		selectTasks[i].Input, selectTasks[i].InputSize = scored.Output(f), 0
 		selectTasks[i].Errors = scored.Errors(f) // scored rows are valid: stays empty
+		selectTasks[i].Part = shardmap.PartWritten
 	}
 	st, err := shardmap.CreateTasks(s.Scope("select"), selectTasks)
 	if err != nil {

@@ -274,7 +274,7 @@ func TestKeepFraction(t *testing.T) {
 		if maxRejected > r.Cut.High || minKept < r.Cut.Low {
 			t.Errorf("fraction %v: kept scores from %v, rejected up to %v; the cut is [%v, %v)", fraction, minKept, maxRejected, r.Cut.Low, r.Cut.High)
 		}
-		if fraction == 0.25 && res.Counters["shards_resumed"] < 40 {
+		if fraction == 0.25 && res.Counters["intermediate_shards_resumed"] < 40 {
 			t.Errorf("a new fraction scored the corpus again: counters %v", res.Counters)
 		}
 	}

@@ -102,7 +102,7 @@ func testResume(t *testing.T, mode string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Counters["shards_resumed"] == 0 {
+	if res.Counters["shards_resumed"]+res.Counters["intermediate_shards_resumed"] == 0 {
 		t.Errorf("the second run resumed no shard: %v", res.Counters)
 	}
 	for _, sub := range []string{"out", "rej"} {

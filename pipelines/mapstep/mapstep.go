@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
@@ -116,8 +117,27 @@ type Step struct {
 	Extra func(*shardmap.Manifest) error
 }
 
+// Log is where a run's messages go: Progress, or stderr.
+func (c Common) Log() io.Writer {
+	if c.Progress != nil {
+		return c.Progress
+	}
+	return os.Stderr
+}
+
+// Claim takes a run's output directory (see dataset.ClaimOutput) and
+// returns the context to run under and the function that gives the
+// directory back, to be called with the run's error.
+func (c Common) Claim(ctx context.Context, dir, command string) (context.Context, func(error), error) {
+	ctx, claim, err := dataset.ClaimOutput(ctx, dir, c.Inputs, command, c.Log())
+	if err != nil {
+		return nil, nil, err
+	}
+	return ctx, func(err error) { claim.Release(ctx, err != nil) }, nil
+}
+
 // Run discovers the inputs, builds the pipeline for step and runs it.
-func Run(ctx context.Context, c Common, step Step) (*Result, error) {
+func Run(ctx context.Context, c Common, step Step) (_ *Result, err error) {
 	policy, err := c.Policy()
 	if err != nil {
 		return nil, err
@@ -130,14 +150,13 @@ func Run(ctx context.Context, c Common, step Step) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckOutputOutsideInputs(layout.Dir, c.Inputs); err != nil {
-		return nil, err
-	}
-	previous, err := PreviousManifest(ctx, layout.Dir)
+	ctx, release, err := c.Claim(ctx, layout.Dir, step.Command)
 	if err != nil {
 		return nil, err
 	}
-	if err := dataset.CleanTemporaries(ctx, layout.Dir); err != nil {
+	defer func() { release(err) }()
+	previous, err := PreviousManifest(ctx, layout.Dir)
+	if err != nil {
 		return nil, err
 	}
 
@@ -220,19 +239,4 @@ func MustSpec(kind string, args any) *rows.Spec {
 		panic(err) // only for arguments that cannot be encoded
 	}
 	return &s
-}
-
-// CheckOutputOutsideInputs refuses to write a step's output into one of its
-// inputs, which a later run would read back.
-func CheckOutputOutsideInputs(out string, inputs []string) error {
-	for _, in := range inputs {
-		in = storage.Clean(in)
-		if in == out {
-			return fmt.Errorf("the output directory %s is also an input", out)
-		}
-		if _, err := storage.Rel(in, out); err == nil && !storage.HasGlob(in) {
-			return fmt.Errorf("the output directory %s is inside the input %s", out, in)
-		}
-	}
-	return nil
 }

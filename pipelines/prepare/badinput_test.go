@@ -82,8 +82,8 @@ func TestBadInputFailsWithFileLineAndReason(t *testing.T) {
 		{"invalid UTF-8", "bad.jsonl", []byte(lines + "{\"id\":9,\"text\":\"caf\xe9\"}\n"), transformAll, ":4:", "invalid UTF-8", true},
 		{"truncated zstd", "bad.jsonl.zst", truncated(t, ".zst"), transformAll, "", "truncated zstd stream", false},
 		{"truncated gzip", "bad.jsonl.gz", truncated(t, ".gz"), transformAll, "", "truncated gzip stream", false},
-		{"missing label", "bad.jsonl", []byte(lines + `{"id":9,"text":"x"}` + "\n"), balanceAll, ":4:", "missing (null)", true},
-		{"missing text", "bad.jsonl", []byte(`{"id":9,"body":"x","score":1}` + "\n" + lines), statsAll, ":1:", "missing text: .text is null", true},
+		{"missing label", "bad.jsonl", []byte(lines + `{"id":9,"text":"x"}` + "\n"), balanceAll, ":4:", "missing field .score", true},
+		{"missing text", "bad.jsonl", []byte(`{"id":9,"body":"x","score":1}` + "\n" + lines), statsAll, ":1:", "missing field .text", true},
 		{"jq runtime error", "bad.jsonl", []byte(lines + `{"id":9,"text":"x","score":"high"}` + "\n"), func(in, out string) error {
 			_, err := Transform(context.Background(), TransformOptions{
 				Common:        mapstep.Common{Inputs: []string{in}, Output: out, Quiet: true},
@@ -199,5 +199,40 @@ func TestResumeSkipsCompletedShardsAndRedoesChangedWork(t *testing.T) {
 	}
 	if got := readAll(t, filepath.Join(out, "a.jsonl.zst")); got[0]["label"] == nil {
 		t.Fatalf("output not redone: %v", got[0])
+	}
+}
+
+// A failed run leaves nothing half-done: no temporary file, even of the
+// shards still being written when another failed (issue 15: a 0-byte
+// .tmp- file stayed after a disk-full failure), and no output directory
+// when it wrote nothing.
+func TestFailedRunLeavesNothingBehind(t *testing.T) {
+	in := t.TempDir()
+	// The bad row ends a shard, so that other shards are being written when
+	// it is found.
+	for i := 0; i < 4; i++ {
+		os.WriteFile(filepath.Join(in, fmt.Sprintf("good-%d.jsonl", i)), []byte(goodRows(100000)), 0o644)
+	}
+	os.WriteFile(filepath.Join(in, "bad.jsonl"), []byte(goodRows(20000)+"not json\n"), 0o644)
+	root := t.TempDir()
+	out := filepath.Join(root, "work", "out")
+	err := transformAll(in, out)
+	if err == nil || !strings.Contains(err.Error(), "bad.jsonl:20001:") {
+		t.Fatalf("error %v, want bad.jsonl:20001", err)
+	}
+	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err == nil && (strings.HasPrefix(d.Name(), ".tmp-") || d.Name() == "_lock.json") {
+			t.Errorf("left behind: %s", p)
+		}
+		return nil
+	})
+
+	bad := t.TempDir()
+	os.WriteFile(filepath.Join(bad, "bad.jsonl"), []byte("not json\n"), 0o644)
+	if err := transformAll(bad, filepath.Join(root, "work2", "out")); err == nil {
+		t.Fatal("a bad row was accepted")
+	}
+	if _, err := os.Stat(filepath.Join(root, "work2")); !os.IsNotExist(err) {
+		t.Errorf("a run that wrote nothing left its output directory: %v", err)
 	}
 }

@@ -94,7 +94,7 @@ var splitFiles = []struct{ split, name string }{
 // the report's label histograms are counted from the files themselves. With
 // Auto the training split is measured first: its numeric labels make the
 // bins, which label every split.
-func ToFastText(ctx context.Context, o FastTextOptions) (*FastTextResult, error) {
+func ToFastText(ctx context.Context, o FastTextOptions) (_ *FastTextResult, err error) {
 	o.TextExpression, o.LabelExpression = defaultExpressions(o.TextExpression, o.LabelExpression)
 	if o.Normalization == "" {
 		o.Normalization = normalize.Whitespace
@@ -129,12 +129,11 @@ func ToFastText(ctx context.Context, o FastTextOptions) (*FastTextResult, error)
 	if err := checkFastTextSplits(o.Inputs, files); err != nil {
 		return nil, err
 	}
-	if err := mapstep.CheckOutputOutsideInputs(out, o.Inputs); err != nil {
+	ctx, release, err := o.Claim(ctx, out, "to-fasttext")
+	if err != nil {
 		return nil, err
 	}
-	if err := dataset.CleanTemporaries(ctx, out); err != nil {
-		return nil, err
-	}
+	defer func() { release(err) }()
 	// Until the new report is written, the directory is visibly unfinished.
 	if err := storage.RemoveIfExists(ctx, storage.Join(out, ftdata.ReportName)); err != nil {
 		return nil, err
@@ -253,6 +252,8 @@ func fastTextTasks(out string, multiInput bool, files []dataset.File) []shardmap
 	tasks := parts.Tasks(files)
 	for i, f := range files {
 		tasks[i].Errors = sidecars.Errors(f)
+		// The run's outputs are the split files: a part counts its input.
+		tasks[i].Part = shardmap.PartRead
 	}
 	return tasks
 }
@@ -345,10 +346,15 @@ func (f *writeFastTextFn) ProcessElement(ctx context.Context, _ int, results fun
 		}
 		rep.Splits[sf.split] = counts
 		sc := m.Splits[sf.split]
+		sc.Files = 1
 		m.Outputs = append(m.Outputs, shardmap.OutputFile{
 			Path: path, Split: sf.split, Rows: sc.RowsOut, Bytes: sc.BytesOut, BadRows: sc.BadRows,
 		})
+		shardmap.CountResult(ctx, shardmap.Result{
+			Task: shardmap.Task{Output: path, Split: sf.split}, RowsOut: sc.RowsOut, BytesOut: sc.BytesOut,
+		})
 	}
+	m.Totals.Files = int64(len(m.Outputs))
 	if err := ftdata.WriteReport(ctx, f.Dir, &rep); err != nil {
 		return err
 	}

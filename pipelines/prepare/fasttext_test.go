@@ -413,7 +413,7 @@ func TestToFastTextBadRows(t *testing.T) {
 	for _, e := range errs {
 		reasons[int64(e["line"].(float64))] = e["reason"].(string)
 	}
-	for line, want := range map[int64]string{2: "missing text", 3: `"high" is not a number`, 4: "missing label"} {
+	for line, want := range map[int64]string{2: "missing field .text", 3: `"high" is not a number`, 4: "missing field .scores"} {
 		if !strings.Contains(reasons[line], want) {
 			t.Errorf("line %d: reason %q, want %q", line, reasons[line], want)
 		}
@@ -509,8 +509,8 @@ func TestToFastTextResumesFromParts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Counters["shards_resumed"] != 1 {
-		t.Errorf("counters %v: want 1 shard resumed", res.Counters)
+	if res.Counters["intermediate_shards_resumed"] != 1 {
+		t.Errorf("counters %v: want 1 part resumed", res.Counters)
 	}
 	trainFile, err := os.ReadFile(filepath.Join(out, ftdata.TrainName))
 	if err != nil {
@@ -525,7 +525,7 @@ func TestToFastTextResumesFromParts(t *testing.T) {
 }
 
 func TestToFastTextWithATokenizer(t *testing.T) {
-	tokenizer := filepath.Join(testutil.SharedData(t, "tokenizers/bert-base-uncased"), "tokenizer.json")
+	tokenizer := testutil.BertTokenizer(t)
 	sample := readAll(t, filepath.Join(bundled(t), "valid.jsonl.zst"))[:40]
 	in := t.TempDir()
 	writeRows(t, filepath.Join(in, "train", "a.jsonl"), sample[:30])

@@ -176,7 +176,7 @@ func TestNormalizeBadRows(t *testing.T) {
 	for _, e := range errs {
 		reasons[int64(e["line"].(float64))] = e["reason"].(string)
 	}
-	for line, want := range map[int64]string{4: "missing text", 6: "missing (null)", 8: "empty as a label"} {
+	for line, want := range map[int64]string{4: "missing field .text", 6: "label .scores.score: is null", 8: "empty as a label"} {
 		if !strings.Contains(reasons[line], want) {
 			t.Errorf("line %d: reason %q, want %q", line, reasons[line], want)
 		}

@@ -83,7 +83,7 @@ func discover(c mapstep.Common, dopts dataset.Options) inputsFunc {
 	}
 }
 
-func runReshuffle(ctx context.Context, c mapstep.Common, command string, options any, inputs inputsFunc, args reshuffle.Args) (*mapstep.Result, error) {
+func runReshuffle(ctx context.Context, c mapstep.Common, command string, options any, inputs inputsFunc, args reshuffle.Args) (_ *mapstep.Result, err error) {
 	policy, err := c.Policy()
 	if err != nil {
 		return nil, err
@@ -97,9 +97,7 @@ func runReshuffle(ctx context.Context, c mapstep.Common, command string, options
 	if err != nil {
 		return nil, err
 	}
-	if err := mapstep.CheckOutputOutsideInputs(layout.Dir, roots); err != nil {
-		return nil, err
-	}
+	c.Inputs = roots // what the output must stay out of
 	if args.Mode == reshuffle.Import {
 		seen := map[string]bool{}
 		var splits []string
@@ -113,11 +111,13 @@ func runReshuffle(ctx context.Context, c mapstep.Common, command string, options
 			return nil, err
 		}
 	}
-	previous, err := mapstep.PreviousManifest(ctx, layout.Dir)
+	ctx, release, err := c.Claim(ctx, layout.Dir, command)
 	if err != nil {
 		return nil, err
 	}
-	if err := dataset.CleanTemporaries(ctx, layout.Dir); err != nil {
+	defer func() { release(err) }()
+	previous, err := mapstep.PreviousManifest(ctx, layout.Dir)
+	if err != nil {
 		return nil, err
 	}
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 
 	"github.com/winnowlabs/winnow/pipelines/mapstep"
 
@@ -38,11 +39,14 @@ type SampleReport struct {
 // selected exactly (to within one row) rather than by coin flips, so the
 // total lands close to the target.
 func Sample(ctx context.Context, o SampleOptions) (*mapstep.Result, *SampleReport, error) {
-	if (o.Rate > 0) == (o.TargetBytes > 0) {
-		return nil, nil, fmt.Errorf("give exactly one of --rate and --target-size")
+	if math.IsNaN(o.Rate) || o.Rate < 0 || o.Rate > 1 {
+		return nil, nil, fmt.Errorf("sampling rate %v is not in (0, 1]", o.Rate)
 	}
-	if o.Rate < 0 || o.Rate > 1 {
-		return nil, nil, fmt.Errorf("--rate %v is not in (0, 1]", o.Rate)
+	if o.TargetBytes < 0 {
+		return nil, nil, fmt.Errorf("target size %d is negative", o.TargetBytes)
+	}
+	if (o.Rate > 0) == (o.TargetBytes > 0) {
+		return nil, nil, fmt.Errorf("give exactly one of a sampling rate and a target size")
 	}
 	step := mapstep.Step{
 		Command:  "sample",

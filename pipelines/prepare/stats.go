@@ -57,7 +57,11 @@ func Stats(ctx context.Context, o StatsOptions) (*summary.Summary, runner.Counte
 		return nil, nil, err
 	}
 	out := o.Output
-	if out == "" {
+	if out != "" {
+		if err := storage.CheckApart(ctx, out, o.Inputs); err != nil {
+			return nil, nil, err
+		}
+	} else {
 		if !runner.IsLocal() {
 			return nil, nil, fmt.Errorf("give --output on a filesystem the workers share when running on %s", runner.Name())
 		}

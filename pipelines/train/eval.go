@@ -132,6 +132,12 @@ func Evaluate(ctx context.Context, o EvalOptions) (*Results, error) {
 	if len(o.Datasets) == 0 {
 		return nil, errors.New("no evaluation data given")
 	}
+	// The results are written into the model directory.
+	ctx, release, err := claimModelDir(ctx, o.ModelDir, o.Datasets, "eval", o.Log)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	man, err := modeldir.Read(o.ModelDir)
 	if err != nil {
 		return nil, err

@@ -1,12 +1,16 @@
 package train
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -103,11 +107,15 @@ func trainFastText(ctx context.Context, o Options, dir string) (*modeldir.Manife
 	args := o.FastText.Args
 	logf(o.Log, "training on %d file(s), %d bytes, fingerprint %s", len(refs), totalBytes(refs), fingerprint[:12])
 	start := time.Now()
-	m, err := fasttext.Train(ctx, input, args, o.FastText.Progress)
+	var watch lossWatch
+	m, err := fasttext.Train(ctx, input, args, watch.wrap(args.Loss, o.FastText.Progress))
 	if err != nil {
 		return nil, err
 	}
 	elapsed := time.Since(start)
+	if msg := watch.stuck(); msg != "" {
+		logf(o.Log, "warning: %s", msg)
+	}
 	if err := m.Save(filepath.Join(dir, FastTextModelFile)); err != nil {
 		return nil, err
 	}
@@ -126,6 +134,57 @@ func trainFastText(ctx context.Context, o Options, dir string) (*modeldir.Manife
 		CodeVersion:  version.String(),
 		CreatedAt:    time.Now().UTC(),
 	}, nil
+}
+
+// Existing returns the manifest of the fastText model already in o.Output
+// when it was trained with o.FastText.Args on training data with the same
+// fingerprint, or nil: training again would only repeat the work (and, with
+// several threads, give another model).
+func Existing(ctx context.Context, o Options) (*modeldir.Manifest, error) {
+	if o.Kind != models.KindFastText {
+		return nil, fmt.Errorf("existing models are recognised for the fastText kind only, not %q", o.Kind)
+	}
+	man, err := modeldir.Read(o.Output)
+	if err != nil || man.Kind != models.KindFastText {
+		return nil, nil // no model (or another kind) to keep
+	}
+	if _, err := os.Stat(man.ModelPath(o.Output)); err != nil {
+		return nil, nil
+	}
+	sets, _, err := readDatasets(ctx, o.Datasets)
+	if err != nil {
+		return nil, err
+	}
+	total := sha256.New()
+	for _, s := range sets {
+		if _, _, err := hashFile(ctx, storage.Join(s.dir, ftdata.TrainName), total, nil); err != nil {
+			return nil, err
+		}
+	}
+	if hex.EncodeToString(total.Sum(nil)) != man.Fingerprint {
+		return nil, nil
+	}
+	same, err := sameArgs(man.TrainingArgs, o.FastText.Args.Map())
+	if err != nil || !same {
+		return nil, err
+	}
+	return man, nil
+}
+
+// sameArgs compares recorded training arguments with new ones, as JSON
+// (the recorded ones were read back from it), ignoring the time taken.
+func sameArgs(recorded, args map[string]any) (bool, error) {
+	var enc [2][]byte
+	for i, m := range []map[string]any{recorded, args} {
+		m = maps.Clone(m)
+		delete(m, "training_seconds")
+		b, err := json.Marshal(m)
+		if err != nil {
+			return false, fmt.Errorf("compare training arguments: %w", err)
+		}
+		enc[i] = b
+	}
+	return bytes.Equal(enc[0], enc[1]), nil
 }
 
 // combine returns a single training file: the only one, or a temporary
@@ -232,4 +291,45 @@ func stripLabels(labels []string, prefix string) []string {
 		out[i] = strings.TrimPrefix(l, prefix)
 	}
 	return out
+}
+
+// lossWatch follows a training's loss to tell whether the model learned.
+type lossWatch struct {
+	start, end float64 // the loss at the start (0: unknown) and at the end
+	labels     int
+}
+
+// wrap returns a ProgressFunc that records the loss and passes every report
+// on to next (which may be nil).
+func (w *lossWatch) wrap(loss fasttext.Loss, next fasttext.ProgressFunc) fasttext.ProgressFunc {
+	return func(p fasttext.Progress) {
+		switch {
+		case p.Start:
+			w.labels = p.Labels
+			// A softmax over k labels that learned nothing loses ln k on
+			// every example.
+			if loss == fasttext.LossSoftmax && p.Labels > 1 {
+				w.start = math.Log(float64(p.Labels))
+			}
+		case p.Loss > 0 && w.start == 0 && !p.Done:
+			w.start = p.Loss
+		}
+		if p.Done {
+			w.end = p.Loss
+		}
+		if next != nil {
+			next(p)
+		}
+	}
+}
+
+// stuck describes a training whose average loss stayed within 5% of its
+// starting value, or returns "".
+func (w *lossWatch) stuck() string {
+	if w.start <= 0 || w.end < 0.95*w.start {
+		return ""
+	}
+	return fmt.Sprintf("the training loss stayed at its starting value (average %.4f, starting %.4f for %d labels): the model did not learn; "+
+		"for a small dataset try more epochs, a higher learning rate or fewer dimensions (e.g. --epoch 25 --learning-rate 0.5 --dimension 32 --min-count 1)",
+		w.end, w.start, w.labels)
 }

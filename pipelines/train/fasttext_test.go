@@ -247,3 +247,52 @@ func TestModelDirectoryIsReplacedAtomically(t *testing.T) {
 		t.Fatalf("the directory's file changed: %v", err)
 	}
 }
+
+// Training warns when the loss never left its starting value (bonepick's
+// defaults on the 144 walkthrough rows wrote a model whose loss stayed at
+// ln 2), and not when the model learned.
+func TestTrainWarnsWhenTheModelDidNotLearn(t *testing.T) {
+	norm := normalize.Spec{Name: "plain", Version: "1"}
+	data := dataDir(t, norm, 3)
+	stuck := smallArgs()
+	stuck.FastText.Args.LR, stuck.FastText.Args.Epoch = 1e-6, 2
+	learns := smallArgs()
+	for _, c := range []struct {
+		o    Options
+		want bool
+	}{{stuck, true}, {learns, false}} {
+		var log bytes.Buffer
+		c.o.Datasets, c.o.Output, c.o.Log = []string{data}, filepath.Join(t.TempDir(), "model"), &log
+		if _, err := Train(context.Background(), c.o); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(log.String(), "warning: the training loss stayed at its starting value"); got != c.want {
+			t.Errorf("lr %g, epoch %d: warned %v, want %v:\n%s", c.o.FastText.Args.LR, c.o.FastText.Args.Epoch, got, c.want, log.String())
+		}
+	}
+}
+
+// A model directory inside its training data, or a second run writing it
+// at the same time, is refused.
+func TestModelDirectoryClaim(t *testing.T) {
+	ctx := context.Background()
+	data := dataDir(t, normalize.Spec{Name: "plain", Version: "1"}, 1)
+	o := smallArgs()
+	o.Datasets, o.Output = []string{data}, filepath.Join(data, "model")
+	if _, err := Train(ctx, o); err == nil || !strings.Contains(err.Error(), "inside") {
+		t.Errorf("model directory inside the data: %v", err)
+	}
+	o.Output = filepath.Join(t.TempDir(), "model")
+	held, release, err := claimModelDir(ctx, o.Output, o.Datasets, "test", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = held
+	if _, err := Train(ctx, o); err == nil || !strings.Contains(err.Error(), "winnow test") {
+		t.Errorf("a second writer: %v", err)
+	}
+	release()
+	if _, err := Train(ctx, o); err != nil {
+		t.Fatalf("after the first run released the lock: %v", err)
+	}
+}

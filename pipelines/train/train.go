@@ -35,6 +35,7 @@ import (
 	"strings"
 
 	"github.com/winnowlabs/winnow/models/modeldir"
+	"github.com/winnowlabs/winnow/transforms/storage"
 )
 
 // Options configure Train. Exactly the options of the chosen kind are read.
@@ -71,7 +72,7 @@ func Kinds() []string {
 }
 
 // Train trains a model of o.Kind and writes its model directory.
-func Train(ctx context.Context, o Options) (*modeldir.Manifest, error) {
+func Train(ctx context.Context, o Options) (_ *modeldir.Manifest, err error) {
 	tr, ok := trainers[o.Kind]
 	if !ok {
 		return nil, fmt.Errorf("unknown model kind %q (known: %s)", o.Kind, strings.Join(Kinds(), ", "))
@@ -82,6 +83,11 @@ func Train(ctx context.Context, o Options) (*modeldir.Manifest, error) {
 	if o.Output == "" {
 		return nil, errors.New("no model directory given")
 	}
+	ctx, release, err := claimModelDir(ctx, o.Output, o.Datasets, "train --kind "+o.Kind, o.Log)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	if st, err := os.Stat(o.Output); err == nil && st.IsDir() {
 		if err := checkReplaceable(o.Output); err != nil {
 			return nil, err // before any work
@@ -103,6 +109,32 @@ func Train(ctx context.Context, o Options) (*modeldir.Manifest, error) {
 		return nil, err
 	}
 	return man, nil
+}
+
+// claimModelDir checks that the model directory dir stays apart from the
+// data it is trained or evaluated on, and takes its lock, so that no other
+// run writes it at the same time. The lock lives beside dir, in
+// .<name>.lock, since training replaces dir itself by a rename. The
+// returned context is cancelled should another run take the lock over.
+func claimModelDir(ctx context.Context, dir string, data []string, command string, log io.Writer) (context.Context, func(), error) {
+	if !storage.IsLocal(dir) {
+		return nil, nil, fmt.Errorf("model directory %s: model directories are local", dir)
+	}
+	if err := storage.CheckApart(ctx, dir, data); err != nil {
+		return nil, nil, err
+	}
+	dir = filepath.Clean(dir)
+	ctx, cancel := context.WithCancelCause(ctx)
+	lockDir := filepath.Join(filepath.Dir(dir), "."+filepath.Base(dir)+".lock")
+	lock, err := storage.LockDir(ctx, lockDir, storage.LockOptions{Command: "winnow " + command, Log: log, Lost: cancel})
+	if err != nil {
+		cancel(err)
+		return nil, nil, err
+	}
+	return ctx, func() {
+		_ = lock.Release(ctx)
+		cancel(nil)
+	}, nil
 }
 
 // newModelDir creates the temporary directory a model is built in, beside

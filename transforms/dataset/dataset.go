@@ -303,6 +303,8 @@ func TotalSize(files []File) int64 {
 }
 
 // CleanTemporaries removes temporary files that killed runs left in dir.
+// Subdirectories that hold a lock of their own (another run's output) are
+// left to that run.
 func CleanTemporaries(ctx context.Context, dir string) error {
 	ok, err := storage.IsDir(ctx, dir)
 	if err != nil || !ok {
@@ -312,12 +314,29 @@ func CleanTemporaries(ctx context.Context, dir string) error {
 	if err != nil {
 		return err
 	}
+	var locked []string
 	for _, p := range files {
-		if strings.HasPrefix(storage.Base(p), storage.TempPrefix) {
-			if err := storage.Remove(ctx, p); err != nil {
-				return err
-			}
+		if d := storage.Dir(p); storage.Base(p) == storage.LockName && d != storage.Clean(dir) {
+			locked = append(locked, d)
+		}
+	}
+	for _, p := range files {
+		if !strings.HasPrefix(storage.Base(p), storage.TempPrefix) || inAny(p, locked) {
+			continue
+		}
+		if err := storage.Remove(ctx, p); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// inAny reports whether p lies below one of dirs.
+func inAny(p string, dirs []string) bool {
+	for _, d := range dirs {
+		if _, err := storage.Rel(d, p); err == nil {
+			return true
+		}
+	}
+	return false
 }

@@ -1,9 +1,9 @@
 package ftdata
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/winnowlabs/winnow/internal/testutil"
 	"github.com/winnowlabs/winnow/transforms/normalize"
+	"github.com/winnowlabs/winnow/transforms/shardio"
 )
 
 type scoredRow struct {
@@ -23,27 +24,30 @@ type scoredRow struct {
 	} `json:"scores"`
 }
 
-func readScored(t *testing.T, rel string) []scoredRow {
+// readScored reads a shard of the bundled FineWeb-Edu sample (data/).
+func readScored(t *testing.T, name string) []scoredRow {
 	t.Helper()
-	f, err := os.Open(testutil.SharedData(t, rel))
+	p := filepath.Join(testutil.RepoRoot(t), "data", "fineweb-edu-llama3-sample", name)
+	r, err := shardio.Open(t.Context(), p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer r.Close()
 	var rows []scoredRow
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<24)
-	for sc.Scan() {
-		var r scoredRow
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+	for {
+		line, err := r.Next()
+		if err == io.EOF {
+			return rows
+		}
+		if err != nil {
 			t.Fatal(err)
 		}
-		rows = append(rows, r)
+		var row scoredRow
+		if err := json.Unmarshal(line, &row); err != nil {
+			t.Fatalf("%s:%d: %v", p, r.Line(), err)
+		}
+		rows = append(rows, row)
 	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return rows
 }
 
 // writeLines writes the fastText file for rows and returns the label counts.
@@ -116,8 +120,8 @@ func TestFastTextAcceptsLines(t *testing.T) {
 	if err != nil {
 		t.Skip("fasttext is not installed (Debian package fasttext)")
 	}
-	train := readScored(t, "fineweb-edu-llama3-sample/train.jsonl")
-	test := readScored(t, "fineweb-edu-llama3-sample/valid.jsonl")
+	train := readScored(t, "train.jsonl.zst")
+	test := readScored(t, "valid.jsonl.zst")
 	// One more training row carries a label prefix in its text; it must not
 	// become a label.
 	extra := train[0]
@@ -149,7 +153,7 @@ func TestFastTextAcceptsLines(t *testing.T) {
 		return labels
 	}
 
-	tok := filepath.Join(testutil.SharedData(t, "tokenizers/bert-base-uncased"), "tokenizer.json")
+	tok := testutil.BertTokenizer(t)
 	for _, name := range []string{normalize.Whitespace, normalize.Ultrafine} {
 		norm, err := normalize.New(name, normalize.Options{Tokenizer: tok})
 		if err != nil {

@@ -138,7 +138,7 @@ func (o *lineOp) labels(obj map[string]any) ([]string, error) {
 	case !ok:
 		return nil, rows.BadRowf("label expression %s produced no value", o.label)
 	case v == nil:
-		return nil, rows.BadRowf("missing label: %s is null", o.label)
+		return nil, rows.BadRowf("label %s is null", o.label)
 	}
 	if o.multi {
 		labels, err := MultiLabels(v)

@@ -81,10 +81,11 @@ func TestLineOp(t *testing.T) {
 		args      LineArgs
 		row, want string
 	}{
-		{plain, `{"label":"a"}`, "missing text"},
+		{plain, `{"label":"a"}`, "missing field .text"},
 		{plain, `{"text":"x","label":"__label__"}`, "empty label"},
 		{auto, `{"text":"x","score":"high"}`, `"high" is not a number`},
-		{auto, `{"text":"x"}`, "missing label"},
+		{auto, `{"text":"x"}`, "missing field .score"},
+		{auto, `{"text":"x","score":null}`, "label .score is null"},
 		{multi, `{"text":"x","spam":"yes"}`, "not a boolean"},
 		{LineArgs{TextExpression: ".text", LabelExpression: ".label", MultiLabel: true}, `{"text":"x","label":"a"}`, "not a JSON object"},
 	} {

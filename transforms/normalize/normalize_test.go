@@ -67,7 +67,7 @@ func mustNew(t testing.TB, name string) Normalizer {
 	t.Helper()
 	var opts Options
 	if NeedsTokenizer(name) {
-		opts.Tokenizer = filepath.Join(testutil.SharedData(t, "tokenizers/bert-base-uncased"), "tokenizer.json")
+		opts.Tokenizer = testutil.BertTokenizer(t)
 	}
 	n, err := New(name, opts)
 	if err != nil {

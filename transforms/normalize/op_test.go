@@ -55,9 +55,9 @@ func TestNormalizeOp(t *testing.T) {
 		}
 	}
 	for in, want := range map[string]string{
-		`{"score":"a"}`:                "missing text",
-		`{"text":"t"}`:                 "missing (null)",
-		`{"text":"t","score":null}`:    "missing (null)",
+		`{"score":"a"}`:                "missing field .text",
+		`{"text":"t"}`:                 "missing field .score",
+		`{"text":"t","score":null}`:    "label .score: is null",
 		`{"text":"t","score":{"a":1}}`: "want a string, number or boolean",
 		`{"text":"t","score":" \t "}`:  "empty as a label",
 		`{"text":1,"score":"a"}`:       "want a string",

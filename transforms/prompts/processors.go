@@ -212,11 +212,16 @@ func newJQProcessor(spec string) (*jqProcessor, error) {
 	if err != nil {
 		return nil, err
 	}
-	// An empty environment: $ENV and env see no variables, so an expression
-	// cannot read secrets such as the API key from the process environment.
-	code, err := gojq.Compile(q, gojq.WithEnvironLoader(func() []string { return nil }))
+	// The compiler asks for the environment only where the expression reads
+	// $ENV or env, which is refused: it could read secrets such as the API
+	// key from the process environment.
+	readsEnv := false
+	code, err := gojq.Compile(q, gojq.WithEnvironLoader(func() []string { readsEnv = true; return nil }))
 	if err != nil {
 		return nil, err
+	}
+	if readsEnv {
+		return nil, fmt.Errorf("%s reads the environment ($ENV or env), which processors may not", expr)
 	}
 	return &jqProcessor{spec: spec, code: code}, nil
 }

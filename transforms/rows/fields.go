@@ -40,7 +40,7 @@ func TextOf(e *Expr, obj map[string]any) (string, error) {
 		if !ok {
 			return "", BadRowf("text expression %s produced no value", e)
 		}
-		return "", BadRowf("missing text: %s is null", e)
+		return "", BadRowf("text %s is null, want a string", e)
 	}
 	return "", BadRowf("text expression %s gave a %s, want a string", e, typeName(v))
 }
@@ -76,7 +76,7 @@ func ScalarString(v any) (string, error) {
 	case float64:
 		return strconv.FormatFloat(t, 'g', -1, 64), nil
 	case nil:
-		return "", fmt.Errorf("missing (null)")
+		return "", fmt.Errorf("is null")
 	}
 	b, err := gojq.Marshal(v)
 	if err != nil {

@@ -9,8 +9,10 @@ import (
 	"github.com/itchyny/gojq"
 )
 
-// Expr is a jq expression compiled once. It cannot read the process
-// environment: $ENV and env evaluate to an empty object.
+// Expr is a jq expression compiled once. Reading a field the row does not
+// have is an error (see requireFields), and an expression may not read the
+// process environment ($ENV, env): it would make rows depend on the
+// machine that processes them.
 type Expr struct {
 	src  string
 	code *gojq.Code
@@ -31,9 +33,18 @@ func Compile(src string) (*Expr, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jq expression %q: %w", src, err)
 	}
-	code, err := gojq.Compile(q, gojq.WithEnvironLoader(func() []string { return nil }))
+	requireFields(q)
+	// The compiler asks for the environment exactly where the expression
+	// reads $ENV or env (and no definition of its own shadows them).
+	readsEnv := false
+	code, err := gojq.Compile(q,
+		gojq.WithEnvironLoader(func() []string { readsEnv = true; return nil }),
+		gojq.WithFunction(getFieldName, 2, 2, getField))
 	if err != nil {
 		return nil, fmt.Errorf("jq expression %q: %w", src, err)
+	}
+	if readsEnv {
+		return nil, fmt.Errorf("jq expression %q reads the environment ($ENV or env), which winnow does not pass to expressions: rows must not depend on the machine that processes them", src)
 	}
 	e := &Expr{src: src, code: code}
 	if fieldPath.MatchString(src) {
@@ -80,6 +91,16 @@ func (e *Expr) Eval(v any) ([]any, error) {
 			if errors.As(err, &halt) && halt.Value() == nil {
 				return outs, nil // halt: stop without error
 			}
+			var mf *MissingFieldError
+			if errors.As(err, &mf) {
+				return nil, missing(e, mf.Error())
+			}
+			var ve gojq.ValueError // raised by the jq function _winnow_field
+			if errors.As(err, &ve) {
+				if msg, ok := ve.Value().(string); ok && strings.HasPrefix(msg, "missing field ") {
+					return nil, missing(e, msg)
+				}
+			}
 			return nil, BadRowf("jq %s: %v", e.src, err)
 		}
 		outs = append(outs, out)
@@ -102,14 +123,33 @@ func (e *Expr) One(v any) (out any, ok bool, err error) {
 	return nil, false, BadRowf("jq %s produced %d results, want one", e.src, len(outs))
 }
 
+// missing turns the error of a missing field into the bad row's reason.
+func missing(e *Expr, msg string) error {
+	field, note, _ := strings.Cut(strings.TrimPrefix(msg, "missing field "), " ")
+	return MissingField(e, field, note)
+}
+
+// MissingField is the bad-row error of a row without the field (a path
+// such as .scores.score) that e reads; note, when set, says more (e.g.
+// "(its parent is null)").
+func MissingField(e *Expr, field, note string) error {
+	if note != "" {
+		note = " " + note
+	}
+	return BadRowf("missing field %s%s, read by %s (where it may be absent, give a default: %s // null)", field, note, e.src, field)
+}
+
 func (e *Expr) lookup(v any) (any, error) {
 	cur := v
 	for i, k := range e.path {
 		switch m := cur.(type) {
 		case map[string]any:
-			cur = m[k]
+			var ok bool
+			if cur, ok = m[k]; !ok {
+				return nil, MissingField(e, "."+strings.Join(e.path[:i+1], "."), "")
+			}
 		case nil:
-			return nil, nil
+			return nil, MissingField(e, "."+strings.Join(e.path[:i+1], "."), "(its parent is null)")
 		default:
 			return nil, BadRowf("jq %s: cannot index %s with %q", e.src, typeName(cur), strings.Join(e.path[:i+1], "."))
 		}

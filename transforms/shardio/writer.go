@@ -3,8 +3,10 @@ package shardio
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
 	"sync"
 
@@ -65,10 +67,10 @@ func (w *Writer) Path() string { return w.final }
 // Write appends one row (JSON text without a newline).
 func (w *Writer) Write(row []byte) error {
 	if _, err := w.out.Write(row); err != nil {
-		return fmt.Errorf("write %s: %w", w.tmp, err)
+		return w.writeError(err)
 	}
 	if _, err := w.out.Write(newline); err != nil {
-		return fmt.Errorf("write %s: %w", w.tmp, err)
+		return w.writeError(err)
 	}
 	w.rows++
 	w.bytes += int64(len(row)) + 1
@@ -76,6 +78,19 @@ func (w *Writer) Write(row []byte) error {
 }
 
 var newline = []byte{'\n'}
+
+// writeError names the file a write failed on, unless the error does.
+func (w *Writer) writeError(err error) error { return naming("write", w.tmp, err) }
+
+// naming returns err, wrapped with op and path unless it names a file
+// already (an *fs.PathError).
+func naming(op, path string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return err
+	}
+	return fmt.Errorf("%s %s: %w", op, path, err)
+}
 
 // Rows returns the rows written so far.
 func (w *Writer) Rows() int64 { return w.rows }
@@ -90,15 +105,18 @@ func (w *Writer) Commit() error {
 	}
 	w.done = true
 	if err := w.close(); err != nil {
-		_ = storage.Remove(w.ctx, w.tmp)
+		w.remove()
 		return err
 	}
 	if err := storage.Rename(w.ctx, w.tmp, w.final); err != nil {
-		_ = storage.Remove(w.ctx, w.tmp)
+		w.remove()
 		return fmt.Errorf("commit %s: %w", w.final, err)
 	}
 	return nil
 }
+
+// remove deletes the temporary file, even when the run is being cancelled.
+func (w *Writer) remove() { _ = storage.Remove(context.WithoutCancel(w.ctx), w.tmp) }
 
 // Abort discards the shard; it is safe to call after Commit.
 func (w *Writer) Abort() {
@@ -107,14 +125,14 @@ func (w *Writer) Abort() {
 	}
 	w.done = true
 	_ = w.close()
-	_ = storage.Remove(w.ctx, w.tmp)
+	w.remove()
 }
 
 func (w *Writer) close() error {
 	var first error
 	if w.comp != nil {
 		if err := w.comp.Close(); err != nil {
-			first = fmt.Errorf("finish %s: %w", w.tmp, err)
+			first = naming("finish", w.tmp, err)
 		}
 	}
 	if w.zenc != nil {
@@ -123,10 +141,10 @@ func (w *Writer) close() error {
 		w.zenc = nil
 	}
 	if err := w.buf.Flush(); err != nil && first == nil {
-		first = fmt.Errorf("flush %s: %w", w.tmp, err)
+		first = naming("flush", w.tmp, err)
 	}
 	if err := w.file.Close(); err != nil && first == nil {
-		first = fmt.Errorf("close %s: %w", w.tmp, err)
+		first = naming("close", w.tmp, err)
 	}
 	return first
 }

@@ -24,7 +24,8 @@ var (
 	cBytesOut = beam.NewCounter("winnow", "bytes_out")
 	cShards   = beam.NewCounter("winnow", "shards_done")
 	cResumed  = beam.NewCounter("winnow", "shards_resumed")
-	cMeasured = beam.NewCounter("winnow", "shards_measured")
+	// Tasks of a run's first stage (Part PartRead) that were already done.
+	cIntermediateResumed = beam.NewCounter("winnow", "intermediate_shards_resumed")
 )
 
 func init() {
@@ -121,6 +122,7 @@ type mapShardsFn struct {
 	works   map[string]*Work // by global data file ("" for none)
 	eng     *Engine
 	ctx     context.Context
+	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	slots   chan struct{}
 	mu      sync.Mutex
@@ -141,7 +143,7 @@ func (f *mapShardsFn) Setup() error {
 }
 
 func (f *mapShardsFn) StartBundle(ctx context.Context, _ func([]byte)) {
-	f.ctx = ctx
+	f.ctx, f.cancel = context.WithCancel(ctx)
 	f.results, f.err = nil, nil
 }
 
@@ -172,10 +174,10 @@ func (f *mapShardsFn) ProcessElement(ctx context.Context, enc []byte, emit func(
 	}
 	work, err := f.work(ctx, task.Global)
 	if err != nil {
-		return err
+		return f.stop(err)
 	}
 	if err := f.flush(ctx, emit); err != nil {
-		return err
+		return f.stop(err)
 	}
 	f.slots <- struct{}{}
 	f.wg.Add(1)
@@ -198,7 +200,17 @@ func (f *mapShardsFn) ProcessElement(ctx context.Context, enc []byte, emit func(
 
 func (f *mapShardsFn) FinishBundle(ctx context.Context, emit func([]byte)) error {
 	f.wg.Wait()
+	defer f.cancel()
 	return f.flush(ctx, emit)
+}
+
+// stop cancels the tasks still running and waits for them, so that they
+// remove their temporary files before the failure ends the bundle (and,
+// locally, the process), and returns err.
+func (f *mapShardsFn) stop(err error) error {
+	f.cancel()
+	f.wg.Wait()
+	return err
 }
 
 // flush emits finished results and reports the first task error.
@@ -218,22 +230,32 @@ func (f *mapShardsFn) flush(ctx context.Context, emit func([]byte)) error {
 	return err
 }
 
-// CountResult adds a finished task to the pipeline's counters. A measuring
-// pass counts only as shards_measured, so rows and bytes are not counted
-// twice.
+// CountResult adds a finished task to the pipeline's counters, which count
+// what the run's manifest does: every input row once, every output shard
+// once. A measuring pass adds nothing; a task that only read (the reading
+// half of a reshuffle, Part PartRead) adds rows and bytes read and bad
+// rows; one that only wrote (no input, or Part PartWritten) adds rows and
+// bytes written and its shard. A first stage's resumed tasks are counted
+// as intermediate_shards_resumed.
 func CountResult(ctx context.Context, r Result) {
 	if r.Measured != nil {
-		cMeasured.Inc(ctx, 1)
 		return
 	}
-	cRowsIn.Inc(ctx, r.RowsIn)
-	cRowsOut.Inc(ctx, r.RowsOut)
-	cBadRows.Inc(ctx, r.BadRows)
-	cBytesIn.Inc(ctx, r.BytesIn)
-	cBytesOut.Inc(ctx, r.BytesOut)
-	cShards.Inc(ctx, 1)
-	if r.Resumed {
-		cResumed.Inc(ctx, 1)
+	if r.Input != "" && r.Part != PartWritten {
+		cRowsIn.Inc(ctx, r.RowsIn)
+		cBadRows.Inc(ctx, r.BadRows)
+		cBytesIn.Inc(ctx, r.BytesIn)
+	}
+	if r.Resumed && r.Part == PartRead {
+		cIntermediateResumed.Inc(ctx, 1)
+	}
+	if r.Output != "" && r.Part != PartRead {
+		cRowsOut.Inc(ctx, r.RowsOut)
+		cBytesOut.Inc(ctx, r.BytesOut)
+		cShards.Inc(ctx, 1)
+		if r.Resumed {
+			cResumed.Inc(ctx, 1)
+		}
 	}
 }
 

@@ -50,7 +50,20 @@ type Task struct {
 	// Global, when set, is the file holding the step's run-wide data
 	// (see AttachGlobal).
 	Global string `json:"global,omitempty"`
+	// Part, when set, says which half of the run's counts the task holds,
+	// when every row passes through two tasks (a keep-fraction filter
+	// scores into intermediate shards, then selects from them): PartRead
+	// or PartWritten.
+	Part string `json:"part,omitempty"`
 }
+
+// Parts of a run's counts (Task.Part).
+const (
+	// PartRead counts the rows and bytes read and the bad rows.
+	PartRead = "read"
+	// PartWritten counts the rows and bytes written and the shard.
+	PartWritten = "written"
+)
 
 // Result reports a finished task; it is also its completion marker.
 type Result struct {

@@ -388,22 +388,14 @@ func List(ctx context.Context, glob string) ([]string, error) {
 // portably: a dataset is at most root/split/sub/dir/shard deep.
 const maxTreeDepth = 6
 
-// ListTree returns every file below dir, sorted. Locally it walks the tree;
-// on object stores it lists one level of depth at a time.
+// ListTree returns every file below dir, sorted. Locally it walks the tree,
+// following symbolic links to directories; on object stores it lists one
+// level of depth at a time.
 func ListTree(ctx context.Context, dir string) ([]string, error) {
 	dir = Clean(dir)
 	if IsLocal(dir) {
 		var out []string
-		err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if !d.IsDir() {
-				out = append(out, p)
-			}
-			return nil
-		})
-		if err != nil {
+		if err := walkLocal(dir, map[string]bool{}, &out); err != nil {
 			return nil, fmt.Errorf("list %s: %w", dir, err)
 		}
 		sort.Strings(out)
@@ -431,6 +423,42 @@ func ListTree(ctx context.Context, dir string) ([]string, error) {
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// walkLocal appends the files below dir to out, following symbolic links
+// to directories (dir itself may be one); seen holds the real paths of the
+// directories on the way down, so a link back up is not followed again.
+func walkLocal(dir string, seen map[string]bool, out *[]string) error {
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return err
+	}
+	if seen[real] {
+		return nil
+	}
+	seen[real] = true
+	defer delete(seen, real)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		p := filepath.Join(dir, e.Name())
+		isDir := e.IsDir()
+		if e.Type()&fs.ModeSymlink != 0 {
+			// A dangling link is listed as a file: reading it names it.
+			st, err := os.Stat(p)
+			isDir = err == nil && st.IsDir()
+		}
+		if isDir {
+			if err := walkLocal(p, seen, out); err != nil {
+				return err
+			}
+			continue
+		}
+		*out = append(*out, p)
+	}
+	return nil
 }
 
 // HasGlob reports whether p contains glob metacharacters.

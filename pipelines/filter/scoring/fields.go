@@ -69,9 +69,9 @@ func (g *getter) text(r *rows.Row, buf *[]byte) (string, error) {
 	case "string":
 		return unquote(v[1:len(v)-1], buf), nil
 	case "":
-		return "", rows.BadRowf("text expression %s produced no value", g.expr)
+		return "", rows.MissingField(g.expr, g.expr.String(), "")
 	case "null":
-		return "", rows.BadRowf("missing text: %s is null", g.expr)
+		return "", rows.BadRowf("text %s is null, want a string", g.expr)
 	default:
 		return "", rows.BadRowf("text expression %s gave a %s, want a string", g.expr, k)
 	}
@@ -97,8 +97,11 @@ func (g *getter) raw(r *rows.Row) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if k := kind(v); k == "" || k == "null" {
-		return nil, rows.BadRowf("%s produced no value", g.expr)
+	switch kind(v) {
+	case "":
+		return nil, rows.MissingField(g.expr, g.expr.String(), "")
+	case "null":
+		return nil, rows.BadRowf("%s is null", g.expr)
 	}
 	return []byte(v), nil
 }

@@ -126,6 +126,15 @@ type Cut struct {
 	KeepNone bool `json:"keep_none,omitempty"`
 }
 
+// Tied reports whether the cut falls among many rows whose scores its
+// sketch cannot tell apart (its bucket: scores within SketchAccuracy of
+// each other), so that seeded coin flips rather than scores choose a
+// notable share of the kept rows: at least 10 rows, and more than a tenth
+// of the target, of which some but not all are kept.
+func (c Cut) Tied() bool {
+	return !c.KeepNone && c.KeepInBucket < 1 && c.InBucket >= 10 && 10*c.InBucket > c.Target
+}
+
 // Cut returns where to cut k's scores to keep fraction (in [0, 1]) of
 // them, the top-scoring ones.
 func (k *Sketch) Cut(fraction float64) Cut {

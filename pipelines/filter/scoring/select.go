@@ -41,6 +41,9 @@ func (s Selection) Validate() error {
 	if n != 1 {
 		return fmt.Errorf("give exactly one selection rule (threshold, int threshold, expression, Pareto or keep fraction)")
 	}
+	if s.Threshold != nil && (math.IsNaN(*s.Threshold) || math.IsInf(*s.Threshold, 0)) {
+		return fmt.Errorf("threshold %v is not a finite number", *s.Threshold)
+	}
 	if s.Pareto < 0 || math.IsNaN(s.Pareto) || math.IsInf(s.Pareto, 0) {
 		return fmt.Errorf("--pareto %v: the shape must be positive", s.Pareto)
 	}

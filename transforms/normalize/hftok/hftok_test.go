@@ -16,8 +16,7 @@ import (
 
 func loadBert(t testing.TB) *Tokenizer {
 	t.Helper()
-	dir := testutil.SharedData(t, "tokenizers/bert-base-uncased")
-	tok, err := Load(filepath.Join(dir, "tokenizer.json"))
+	tok, err := Load(testutil.BertTokenizer(t))
 	if err != nil {
 		t.Fatal(err)
 	}
