@@ -170,8 +170,8 @@ func locate(ctx context.Context, path string) (string, *modeldir.Manifest, error
 			return p, nil, checkFastTextMagic(ctx, p)
 		}
 	}
-	if ok, _ := storage.Exists(ctx, storage.Join(path, "model.safetensors")); ok {
-		return "", nil, fmt.Errorf("model %s holds a pretrained model (model.safetensors) but no %s: it embeds text but does not classify it; train a head on it (winnow train-model2vec -m %s)", path, modeldir.ManifestName, path)
+	if storage.IsLocal(path) && isModel2Vec(path) {
+		return "", nil, fmt.Errorf("model %s is a Model2Vec model (static embeddings) without %s: it embeds text but does not classify it; train a head on it (winnow train-model2vec -m %s)", path, modeldir.ManifestName, path)
 	}
 	return "", nil, fmt.Errorf("model directory %s has neither %s nor model.bin/model.ftz", path, modeldir.ManifestName)
 }
