@@ -3,7 +3,9 @@ package fasttext
 import (
 	"bufio"
 	"os"
+	"runtime"
 	"testing"
+	"time"
 
 	"github.com/winnowlabs/winnow/internal/testutil"
 )
@@ -78,4 +80,88 @@ func BenchmarkPredictParallel(b *testing.B) {
 			i++
 		}
 	})
+}
+
+// benchTrainer returns a trainer over a synthetic model of nlabels labels
+// (Zipf-distributed counts, as in real label sets), rows input rows of dim
+// values, and example lines of 20 random input rows each.
+func benchTrainer(loss Loss, dim, nlabels, rows int) (*trainer, *trainState, [][]int32) {
+	a := DefaultArgs()
+	a.Dim, a.Loss, a.Thread, a.Bucket = dim, loss, 1, rows
+	m := &Model{args: a, version: fileVersion}
+	m.dict = newDictionary(&m.args)
+	for i := range nlabels {
+		m.dict.words = append(m.dict.words, entry{word: "__label__" + string(rune('a'+i%26)), count: int64(1 + 100000/(i+1)), typ: typeLabel})
+	}
+	m.dict.nlabels = int32(nlabels)
+	m.input = newDenseMatrix(int64(rows), int64(dim))
+	uniformInit(m.input.data, 1/float32(dim), 10, 0)
+	m.output = newDenseMatrix(int64(nlabels), int64(dim))
+	m.buildLoss()
+	t := &trainer{m: m, args: &m.args}
+	t.k = trainKernels{dot: kernels.dot, rowUpdate: kernels.rowUpdate}
+	t.out = m.output.withPaddedRows()
+	if loss == LossNS {
+		t.negatives = buildNegatives(m.dict.counts(typeLabel))
+		t.negRange = uint64(len(t.negatives) - 1)
+	}
+	st := &trainState{hidden: make([]float32, t.out.n), grad: make([]float32, t.out.n), output: make([]float32, nlabels), rng: newMinstd(1)}
+	lines := make([][]int32, 1024)
+	rng := newMinstd(7)
+	for i := range lines {
+		for range 20 {
+			lines[i] = append(lines[i], int32(rng.uniformInt(0, uint64(rows-1))))
+		}
+	}
+	return t, st, lines
+}
+
+// BenchmarkTrainUpdate measures one SGD step (Model::update) per
+// iteration: the cooking tutorial's shape (733 labels, dim 100) for each
+// loss, and bonepick's (2 labels, dim 256).
+func BenchmarkTrainUpdate(b *testing.B) {
+	for _, c := range []struct {
+		name              string
+		loss              Loss
+		dim, nlabels, neg int
+	}{
+		{"softmax-733x100", LossSoftmax, 100, 733, 0},
+		{"hs-733x100", LossHS, 100, 733, 0},
+		{"ns-733x100", LossNS, 100, 733, 5},
+		{"softmax-2x256", LossSoftmax, 256, 2, 0},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			t, st, lines := benchTrainer(c.loss, c.dim, c.nlabels, 1<<16)
+			if c.neg > 0 {
+				t.args.Neg = c.neg
+			}
+			labels := []int32{0}
+			i := 0
+			cpu := startThreadCPU(b)
+			for b.Loop() {
+				labels[0] = int32(i * 7919 % c.nlabels)
+				t.update(st, lines[i%len(lines)], labels, 0, 0.05)
+				i++
+			}
+			cpu.report(b)
+		})
+	}
+}
+
+// threadCPU measures the CPU time of a benchmark's OS thread (Linux only).
+type threadCPU struct{ start time.Duration }
+
+// startThreadCPU locks the goroutine to its thread and starts measuring.
+func startThreadCPU(b *testing.B) threadCPU {
+	runtime.LockOSThread()
+	b.Cleanup(runtime.UnlockOSThread)
+	start, _ := threadTime()
+	return threadCPU{start: start}
+}
+
+// report adds the CPU time per iteration as the metric cpu-ns/op.
+func (c threadCPU) report(b *testing.B) {
+	if now, ok := threadTime(); ok {
+		b.ReportMetric(float64(now-c.start)/float64(b.N), "cpu-ns/op")
+	}
 }

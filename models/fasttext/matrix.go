@@ -25,6 +25,31 @@ func (d *denseMatrix) row(i int32) []float32 {
 	return d.data[off : off+d.n : off+d.n]
 }
 
+// withPaddedRows returns d with each row padded with zeros to a multiple
+// of 16 values: d itself when its rows are already such a multiple, or a
+// copy.
+func (d *denseMatrix) withPaddedRows() *denseMatrix {
+	stride := int64(padded(int(d.n)))
+	if stride == d.n {
+		return d
+	}
+	p := newDenseMatrix(d.m, stride)
+	for i := range d.m {
+		copy(p.row(int32(i)), d.row(int32(i)))
+	}
+	return p
+}
+
+// copyPaddedRows copies the rows of p, made by withPaddedRows, back into d.
+func (d *denseMatrix) copyPaddedRows(p *denseMatrix) {
+	if p == d {
+		return
+	}
+	for i := range d.m {
+		copy(d.row(int32(i)), p.row(int32(i)))
+	}
+}
+
 // checkIDs panics unless every id indexes a row; the vector kernels rely
 // on it.
 func (d *denseMatrix) checkIDs(ids []int32) {
@@ -38,13 +63,13 @@ func (d *denseMatrix) checkIDs(ids []int32) {
 // addRowsTo adds rows ids to dst (len n), in order.
 func (d *denseMatrix) addRowsTo(dst []float32, ids []int32) {
 	d.checkIDs(ids)
-	gatherAdd(dst[:d.n], d.data, ids, int(d.n))
+	kernels.gatherAdd(dst[:d.n], d.data, ids, int(d.n))
 }
 
 // addToRows adds src (len n) to rows ids, in order.
 func (d *denseMatrix) addToRows(src []float32, ids []int32) {
 	d.checkIDs(ids)
-	scatterAdd(src[:d.n], d.data, ids, int(d.n))
+	kernels.scatterAdd(src[:d.n], d.data, ids, int(d.n))
 }
 
 func (d *denseMatrix) save(w *binWriter) {
