@@ -53,11 +53,13 @@ func BenchmarkPredict(b *testing.B) {
 	var dst []Prediction
 	b.SetBytes(n)
 	b.ReportAllocs()
+	cpu := startThreadCPU(b)
 	for b.Loop() {
 		for _, l := range lines {
 			dst = p.AppendPredict(dst[:0], l, 1, 0)
 		}
 	}
+	cpu.reportRate(b, n)
 }
 
 // BenchmarkPredictParallel measures GOMAXPROCS goroutines sharing one
@@ -157,6 +159,14 @@ func startThreadCPU(b *testing.B) threadCPU {
 	b.Cleanup(runtime.UnlockOSThread)
 	start, _ := threadTime()
 	return threadCPU{start: start}
+}
+
+// reportRate adds the bytes processed per CPU second (n per iteration) as
+// the metric MB/cpu-s.
+func (c threadCPU) reportRate(b *testing.B, n int64) {
+	if now, ok := threadTime(); ok {
+		b.ReportMetric(float64(n)*float64(b.N)/1e6/(now-c.start).Seconds(), "MB/cpu-s")
+	}
 }
 
 // report adds the CPU time per iteration as the metric cpu-ns/op.

@@ -31,6 +31,13 @@ type kernelSet struct {
 	// their sum: the numerators and denominator of a softmax. The
 	// exponential is accurate to a few units in the last place.
 	expShiftSum func(x []float32) float32
+	// pqAddGroup decodes four sub-quantizers of two values of product
+	// quantized rows ids into x[:8]: for each id in order, x[2j:2j+2] +=
+	// alpha*centroids[2(256j+c):][:2] with c = codes[id*nsubq+j], where
+	// alpha is normTab[normCodes[id]] (1 when normCodes is nil). Each
+	// product is rounded before it is added, as the C++ tool does. The
+	// caller checks the bounds (see quantMatrix.addRows).
+	pqAddGroup func(x []float32, codes []uint8, nsubq int, centroids []float32, normCodes []uint8, normTab []float32, ids []int32)
 }
 
 var genericKernels = kernelSet{
@@ -42,6 +49,7 @@ var genericKernels = kernelSet{
 	dotRows:     dotRowsGeneric,
 	rowsUpdate:  rowsUpdateGeneric,
 	expShiftSum: expShiftSumGeneric,
+	pqAddGroup:  pqAddGroupGeneric,
 }
 
 // kernelSets lists the implementations this CPU can run, the generic one
@@ -111,6 +119,22 @@ func rowsUpdateGeneric(mat, alpha, hidden, grad []float32) {
 	n := len(hidden)
 	for i, a := range alpha {
 		rowUpdateGeneric(a, mat[i*n:(i+1)*n], grad, hidden)
+	}
+}
+
+func pqAddGroupGeneric(x []float32, codes []uint8, nsubq int, centroids []float32, normCodes []uint8, normTab []float32, ids []int32) {
+	x = x[:8]
+	for _, id := range ids {
+		alpha := float32(1)
+		if normCodes != nil {
+			alpha = normTab[normCodes[id]]
+		}
+		code := codes[int(id)*nsubq:][:4]
+		for j, c := range code {
+			off := (j*pqKsub + int(c)) * 2
+			x[2*j] += float32(alpha * centroids[off])
+			x[2*j+1] += float32(alpha * centroids[off+1])
+		}
 	}
 }
 

@@ -40,6 +40,9 @@ func rowsUpdateAVX2(mat, alpha, hidden, grad []float32)
 func expShiftSumAVX2(x []float32) float32
 
 //go:noescape
+func pqAddGroupAVX2(x []float32, codes []uint8, nsubq int, centroids []float32, normCodes []uint8, normTab []float32, ids []int32)
+
+//go:noescape
 func dotAVX512(a, b []float32) float32
 
 //go:noescape
@@ -69,6 +72,7 @@ func archKernelSets() []kernelSet {
 		dotRows:     dotRowsAVX2,
 		rowsUpdate:  rowsUpdateAVX2,
 		expShiftSum: expShiftSumAVX2,
+		pqAddGroup:  pqAddGroupAVX2,
 	}
 	if !cpu.X86.HasAVX512F {
 		return []kernelSet{avx2}

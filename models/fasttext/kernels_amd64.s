@@ -697,3 +697,53 @@ esdone:
 	VZEROUPPER
 	MOVSS X1, ret+24(FP)
 	RET
+
+// func pqAddGroupAVX2(x []float32, codes []uint8, nsubq int, centroids []float32, normCodes []uint8, normTab []float32, ids []int32)
+// x[:8] += alpha(id) * (the four centroid pairs of id's codes), for each id
+// in order; alpha is normTab[normCodes[id]], or 1 when normCodes is nil.
+// Products are rounded before they are added (no fused multiply-add).
+TEXT ·pqAddGroupAVX2(SB), NOSPLIT, $0-152
+	MOVQ    x_base+0(FP), DI
+	MOVQ    codes_base+24(FP), SI
+	MOVQ    nsubq+48(FP), R8
+	MOVQ    centroids_base+56(FP), R9
+	MOVQ    normCodes_base+80(FP), R10
+	MOVQ    normTab_base+104(FP), R12
+	MOVQ    ids_base+128(FP), R13
+	MOVQ    ids_len+136(FP), R14
+	VMOVUPS (DI), Y0
+	XORQ    CX, CX
+
+pqid:
+	CMPQ         CX, R14
+	JGE          pqstore
+	MOVLQSX      (R13)(CX*4), AX
+	VBROADCASTSS ·expConsts+352(SB), Y1
+	TESTQ        R10, R10
+	JE           pqcodes
+	MOVBLZX      (R10)(AX*1), DX
+	VBROADCASTSS (R12)(DX*4), Y1
+
+pqcodes:
+	IMULQ       R8, AX
+	MOVL        (SI)(AX*1), DX
+	MOVBLZX     DX, AX
+	VMOVSD      (R9)(AX*8), X2
+	SHRL        $8, DX
+	MOVBLZX     DX, AX
+	VMOVHPS     2048(R9)(AX*8), X2, X2
+	SHRL        $8, DX
+	MOVBLZX     DX, AX
+	VMOVSD      4096(R9)(AX*8), X3
+	SHRL        $8, DX
+	VMOVHPS     6144(R9)(DX*8), X3, X3
+	VINSERTF128 $1, X3, Y2, Y2
+	VMULPS      Y1, Y2, Y2
+	VADDPS      Y2, Y0, Y0
+	INCQ        CX
+	JMP         pqid
+
+pqstore:
+	VMOVUPS Y0, (DI)
+	VZEROUPPER
+	RET

@@ -142,12 +142,37 @@ func (q *quantMatrix) norm(i int32) float32 {
 	if !q.qnorm {
 		return 1
 	}
-	return q.npq.centroid(0, q.normCodes[i])[0]
+	return q.npq.centroids[q.normCodes[i]]
 }
 
-// addRow adds row i, scaled by a, to x.
-func (q *quantMatrix) addRow(x []float32, i int32, a float32) {
-	q.pq.addCode(x, q.codes, i, a*q.norm(i))
+// addRows adds rows ids to x, in order, as QuantMatrix::addRowToVector
+// does for each (each element gets alpha*centroid rounded, then added).
+// The leading sub-quantizers of two values go four at a time through
+// kernels.pqAddGroup, which keeps the element order of these additions.
+func (q *quantMatrix) addRows(x []float32, ids []int32) {
+	for _, id := range ids {
+		if id < 0 || int64(id) >= q.m {
+			panic(fmt.Sprintf("fasttext: quantized row %d out of range [0, %d)", id, q.m))
+		}
+	}
+	m0 := 0
+	if groups := q.pq.pairGroups(); groups > 0 {
+		nc, nt := []uint8(nil), []float32(nil)
+		if q.qnorm {
+			nc, nt = q.normCodes, q.npq.centroids[:pqKsub]
+		}
+		nsubq := int(q.pq.nsubq)
+		for g := range groups {
+			m := 4 * g
+			kernels.pqAddGroup(x[2*m:2*m+8], q.codes[m:], nsubq, q.pq.centroids[m*pqKsub*2:], nc, nt, ids)
+		}
+		m0 = 4 * groups
+	}
+	if m0 < int(q.pq.nsubq) {
+		for _, id := range ids {
+			q.pq.addCodeFrom(x, q.codes, id, q.norm(id), m0)
+		}
+	}
 }
 
 // dotRow returns the dot product of row i and x.
