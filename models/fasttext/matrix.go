@@ -3,16 +3,25 @@ package fasttext
 import (
 	"fmt"
 	"math"
+	"runtime"
 )
 
 // maxMatrixElems bounds the size a model file may declare for a matrix, so
 // that a corrupt header fails with an error instead of a huge allocation.
 const maxMatrixElems = 1 << 36
 
+// mapMatrixMinBytes is the size from which a dense matrix is mapped from
+// its file rather than read (where mapFloats can): below it, reading costs
+// nothing worth saving.
+const mapMatrixMinBytes = 64 << 20
+
 // denseMatrix is a row-major m×n float32 matrix.
 type denseMatrix struct {
 	m, n int64
 	data []float32
+	// mapped is set when data is a private mapping of the model file
+	// (see mapFloats), released when the matrix is unreachable.
+	mapped bool
 }
 
 func newDenseMatrix(m, n int64) *denseMatrix {
@@ -64,18 +73,21 @@ func (d *denseMatrix) checkIDs(ids []int32) {
 func (d *denseMatrix) addRowsTo(dst []float32, ids []int32) {
 	d.checkIDs(ids)
 	kernels.gatherAdd(dst[:d.n], d.data, ids, int(d.n))
+	runtime.KeepAlive(d) // d.data may be a mapping released with d
 }
 
 // addToRows adds src (len n) to rows ids, in order.
 func (d *denseMatrix) addToRows(src []float32, ids []int32) {
 	d.checkIDs(ids)
 	kernels.scatterAdd(src[:d.n], d.data, ids, int(d.n))
+	runtime.KeepAlive(d)
 }
 
 func (d *denseMatrix) save(w *binWriter) {
 	w.i64(d.m)
 	w.i64(d.n)
 	w.f32s(d.data)
+	runtime.KeepAlive(d)
 }
 
 func loadDenseMatrix(r *binReader) (*denseMatrix, error) {
@@ -85,6 +97,16 @@ func loadDenseMatrix(r *binReader) (*denseMatrix, error) {
 	}
 	if m < 0 || n < 0 || (n > 0 && m > maxMatrixElems/n) {
 		return nil, fmt.Errorf("invalid matrix shape %d×%d", m, n)
+	}
+	if r.file != nil {
+		d := &denseMatrix{m: m, n: n}
+		if data, ok := mapFloats(r.file, r.fileOffset(), m*n, d); ok {
+			d.data, d.mapped = data, true
+			if err := r.skip(4 * m * n); err != nil {
+				return nil, fmt.Errorf("matrix %d×%d data: %w", m, n, err)
+			}
+			return d, nil
+		}
 	}
 	d := newDenseMatrix(m, n)
 	adviseHugePages(d.data) // before the pages are first written
