@@ -3,7 +3,7 @@
 # the CPU model, cores, the vector extensions winnow's kernels choose from
 # (and the CPU's whole flags line), memory, kernel, transparent huge pages,
 # GODEBUG (cpu.avx512f=off and the like select lesser kernels) and the load
-# average when it starts. Run by the bench/*/run.sh scripts.
+# average at the time it runs. Run by the bench/*/run.sh scripts.
 set -euo pipefail
 model=$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 family=$(awk -F': ' '/^cpu family/ { f = $2 } /^model\t/ { m = $2 } /^stepping/ { s = $2; exit } END { printf "family %s model %s stepping %s", f, m, s }' /proc/cpuinfo)

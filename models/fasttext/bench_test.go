@@ -108,7 +108,7 @@ func benchTrainer(loss Loss, dim, nlabels, rows int) (*trainer, *trainState, [][
 		t.negRange = uint64(len(t.negatives) - 1)
 	}
 	st := &trainState{hidden: make([]float32, t.out.n), grad: make([]float32, t.out.n), output: make([]float32, nlabels), rng: newMinstd(1)}
-	lines := make([][]int32, 1024)
+	lines := make([][]int32, 4096)
 	rng := newMinstd(7)
 	for i := range lines {
 		for range 20 {
@@ -119,29 +119,32 @@ func benchTrainer(loss Loss, dim, nlabels, rows int) (*trainer, *trainState, [][
 }
 
 // BenchmarkTrainUpdate measures one SGD step (Model::update) per
-// iteration: the cooking tutorial's shape (733 labels, dim 100) for each
-// loss, and bonepick's (2 labels, dim 256).
+// iteration, with the next line's rows prefetched as the training loop
+// does: the cooking tutorial's shape (733 labels, dim 100, an input matrix
+// of 2M buckets) for each loss, and bonepick's (2 labels, dim 256).
 func BenchmarkTrainUpdate(b *testing.B) {
 	for _, c := range []struct {
 		name              string
 		loss              Loss
 		dim, nlabels, neg int
+		rows              int
 	}{
-		{"softmax-733x100", LossSoftmax, 100, 733, 0},
-		{"hs-733x100", LossHS, 100, 733, 0},
-		{"ns-733x100", LossNS, 100, 733, 5},
-		{"softmax-2x256", LossSoftmax, 256, 2, 0},
+		{"softmax-733x100", LossSoftmax, 100, 733, 0, 2 << 20},
+		{"hs-733x100", LossHS, 100, 733, 0, 2 << 20},
+		{"ns-733x100", LossNS, 100, 733, 5, 2 << 20},
+		{"softmax-2x256", LossSoftmax, 256, 2, 0, 1 << 20},
 	} {
+		t, st, lines := benchTrainer(c.loss, c.dim, c.nlabels, c.rows)
+		if c.neg > 0 {
+			t.args.Neg = c.neg
+		}
 		b.Run(c.name, func(b *testing.B) {
-			t, st, lines := benchTrainer(c.loss, c.dim, c.nlabels, 1<<16)
-			if c.neg > 0 {
-				t.args.Neg = c.neg
-			}
 			labels := []int32{0}
 			i := 0
 			cpu := startThreadCPU(b)
 			for b.Loop() {
 				labels[0] = int32(i * 7919 % c.nlabels)
+				t.m.input.prefetchRows(lines[(i+1)%len(lines)])
 				t.update(st, lines[i%len(lines)], labels, 0, 0.05)
 				i++
 			}

@@ -52,6 +52,10 @@ var genericKernels = kernelSet{
 	pqAddGroup:  pqAddGroupGeneric,
 }
 
+// prefetchRows asks the CPU to fetch rows ids of mat (rows of dim values)
+// into its caches; kernels_amd64.go sets it (elsewhere it does nothing).
+var prefetchRows = func(mat []float32, ids []int32, dim int) {}
+
 // kernelSets lists the implementations this CPU can run, the generic one
 // first and the fastest last (archKernelSets adds the vectorised ones).
 var kernelSets = append([]kernelSet{genericKernels}, archKernelSets()...)

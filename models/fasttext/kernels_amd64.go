@@ -57,6 +57,14 @@ func rowsUpdateAVX512(mat, alpha, hidden, grad []float32)
 //go:noescape
 func expShiftSumAVX512(x []float32) float32
 
+// prefetchRowsAMD64 prefetches every cache line of rows ids of mat (the
+// caller checks the bounds).
+//
+//go:noescape
+func prefetchRowsAMD64(mat []float32, ids []int32, dim int)
+
+func init() { prefetchRows = prefetchRowsAMD64 }
+
 // archKernelSets returns the vectorised kernel sets the CPU supports, the
 // fastest last.
 func archKernelSets() []kernelSet {

@@ -747,3 +747,31 @@ pqstore:
 	VMOVUPS Y0, (DI)
 	VZEROUPPER
 	RET
+
+// func prefetchRowsAMD64(mat []float32, ids []int32, dim int)
+TEXT ·prefetchRowsAMD64(SB), NOSPLIT, $0-56
+	MOVQ mat_base+0(FP), SI
+	MOVQ ids_base+24(FP), R8
+	MOVQ ids_len+32(FP), R9
+	MOVQ dim+48(FP), R10
+	SHLQ $2, R10             // row bytes
+	XORQ R12, R12
+
+pfrow:
+	CMPQ    R12, R9
+	JGE     pfdone
+	MOVLQSX (R8)(R12*4), AX
+	IMULQ   R10, AX
+	LEAQ    (SI)(AX*1), AX
+	XORQ    BX, BX
+
+pfline:
+	PREFETCHT0 (AX)(BX*1)
+	ADDQ       $64, BX
+	CMPQ       BX, R10
+	JL         pfline
+	INCQ       R12
+	JMP        pfrow
+
+pfdone:
+	RET

@@ -76,6 +76,19 @@ func (d *denseMatrix) addRowsTo(dst []float32, ids []int32) {
 	runtime.KeepAlive(d) // d.data may be a mapping released with d
 }
 
+// prefetchRowsAhead is how many of a line's input rows are fetched into
+// the cache ahead of their use; the gather kernel prefetches the rest as
+// it goes.
+const prefetchRowsAhead = 16
+
+// prefetchRows asks the CPU to fetch the first rows ids into its caches.
+func (d *denseMatrix) prefetchRows(ids []int32) {
+	ids = ids[:min(len(ids), prefetchRowsAhead)]
+	d.checkIDs(ids)
+	prefetchRows(d.data, ids, int(d.n))
+	runtime.KeepAlive(d)
+}
+
 // addToRows adds src (len n) to rows ids, in order.
 func (d *denseMatrix) addToRows(src []float32, ids []int32) {
 	d.checkIDs(ids)

@@ -336,6 +336,12 @@ func (t *trainer) worker(ctx context.Context, id int) error {
 	defer src.close()
 	total := t.total()
 	var local int64
+	// Each line is read one ahead, and the first input rows of the next
+	// line are fetched into the cache while this one is worked on.
+	nextIDs, nextLabels, nextNtok, err := src.read()
+	if err != nil {
+		return err
+	}
 	for iter := 0; ; iter++ {
 		count := t.tokenCount.Load()
 		if count >= total {
@@ -346,10 +352,11 @@ func (t *trainer) worker(ctx context.Context, id int) error {
 		}
 		progress := float32(count) / float32(total)
 		lr := float32(a.LR * (1.0 - float64(progress)))
-		ids, labels, ntok, err := src.read()
-		if err != nil {
+		ids, labels, ntok := nextIDs, nextLabels, nextNtok
+		if nextIDs, nextLabels, nextNtok, err = src.read(); err != nil {
 			return err
 		}
+		t.m.input.prefetchRows(nextIDs)
 		local += int64(ntok)
 		if len(labels) > 0 && len(ids) > 0 {
 			if a.Loss == LossOVA {
