@@ -103,7 +103,10 @@ func TestReadmeWalkthrough(t *testing.T) {
 	env := append(os.Environ(), "WINNOW_SHARED_DATA="+filepath.Join(clone, "no-shared-data"))
 	for _, c := range cmds {
 		start := time.Now()
-		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+		// Builds in a new folder recompile winnow's own packages (the go
+		// command's cache keys them by directory): on a cold, loaded 2-core
+		// machine that takes minutes.
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
 		cmd := exec.CommandContext(ctx, "bash", "-eo", "pipefail", "-c", c)
 		cmd.Dir, cmd.Env = clone, env
 		out, err := cmd.CombinedOutput()
