@@ -149,9 +149,9 @@ var (
 )
 
 func init() {
-	register.DoFn3x1[context.Context, []byte, func(string, string), error](&readLabelsFn{})
-	register.DoFn4x1[string, func(*string) bool, func(*string) bool, func(string), error](&joinFn{})
-	register.Combiner3[*cellCounts, string, []byte](&agreementFn{})
+	beam.RegisterType(reflect.TypeOf((*readLabelsFn)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*joinFn)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*agreementFn)(nil)).Elem())
 	register.Emitter2[string, string]()
 	register.Emitter1[string]()
 	register.Iter1[string]()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"sync"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -31,7 +32,7 @@ var (
 )
 
 func init() {
-	register.DoFn3x1[context.Context, []byte, func([]byte), error](&annotateShardsFn{})
+	beam.RegisterType(reflect.TypeOf((*annotateShardsFn)(nil)).Elem())
 	register.Emitter1[[]byte]()
 }
 

@@ -7,7 +7,6 @@ import (
 	"reflect"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/winnowlabs/winnow/internal/version"
 	"github.com/winnowlabs/winnow/pipelines/filter/scoring"
@@ -16,9 +15,9 @@ import (
 )
 
 func init() {
-	register.DoFn3x1[context.Context, []byte, func([]byte), error](&sketchScoresFn{})
-	register.Combiner3[*scoring.Sketch, []byte, []byte](&cutFn{})
-	register.DoFn5x1[context.Context, int, func(*[]byte) bool, func(*[]byte) bool, func(string), error](&writeReportFn{})
+	beam.RegisterType(reflect.TypeOf((*sketchScoresFn)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*cutFn)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*writeReportFn)(nil)).Elem())
 	beam.RegisterCoder(reflect.TypeOf((*scoring.Sketch)(nil)), encodeSketch, scoring.DecodeSketch)
 }
 

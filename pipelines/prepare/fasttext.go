@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"sort"
 	"strings"
 
@@ -29,7 +30,7 @@ import (
 )
 
 func init() {
-	register.DoFn4x1[context.Context, int, func(*[]byte) bool, func(string), error](&writeFastTextFn{})
+	beam.RegisterType(reflect.TypeOf((*writeFastTextFn)(nil)).Elem())
 	register.Iter1[[]byte]()
 	register.Emitter1[string]()
 }

@@ -18,7 +18,19 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/options/jobopts"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
+
+	// The runners and filesystems winnow uses, registered by import as
+	// beamx does, without beamx's dot runner and the generated callers of
+	// exec/optimized (2% of a cold build): winnow's emitters and iterators
+	// are registered where they are used.
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/gcs"
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/local"
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/dataflow"
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/direct"
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/flink"
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/spark"
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/universal"
 
 	"github.com/winnowlabs/winnow/transforms/progress"
 )
@@ -131,7 +143,7 @@ func Run(ctx context.Context, p *beam.Pipeline, o Options) (Counters, error) {
 		stop = progress.Global.Start(ctx, w, o.Label, o.Interval)
 	}
 	startsOwn := IsLocal() && *jobopts.Endpoint == ""
-	res, err := beamx.RunWithMetrics(ctx, p)
+	res, err := beam.Run(ctx, Name(), p)
 	if startsOwn {
 		ownEndpoint = *jobopts.Endpoint
 	}

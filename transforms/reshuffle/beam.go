@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"sort"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -18,8 +19,8 @@ import (
 )
 
 func init() {
-	register.DoFn4x1[context.Context, []byte, func(string, []byte), func([]byte), error](&keyRowsFn{})
-	register.DoFn4x1[context.Context, string, func(*[]byte) bool, func([]byte), error](&writeShardFn{})
+	beam.RegisterType(reflect.TypeOf((*keyRowsFn)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*writeShardFn)(nil)).Elem())
 	register.Emitter2[string, []byte]()
 }
 
