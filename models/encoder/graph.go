@@ -6,10 +6,10 @@ import (
 
 	"github.com/gomlx/compute"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX graphs read best with its ops unqualified.
+	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/layers/activation"
 	"github.com/gomlx/gomlx/ml/layers/attention"
 	"github.com/gomlx/gomlx/ml/nn"
-	"github.com/gomlx/gomlx/core/tensors"
 )
 
 // Output selects what the encoder computes for each text.
