@@ -73,16 +73,16 @@ func forward(cfg *Config, p *params[*Node], ids, mask *Node, out Output) *Node {
 	x = layerNorm(x, p.embNorm, eps)
 
 	// Padding is masked by adding the lowest float32 to its attention
-	// scores, as transformers does; scores are [batch, query, head, key].
+	// scores, as transformers does; scores are [batch, head, query, key].
 	additive := Reshape(MulScalar(OneMinus(mask), -math.MaxFloat32), batch, 1, 1, length)
 	for i := range p.layers {
 		l := &p.layers[i]
-		split := func(d *linear[*Node]) *Node {
-			return Reshape(dense(x, d), batch, length, heads, hidden/heads)
+		split := func(d *linear[*Node]) *Node { // [batch, head, length, head dim]
+			return TransposeAllAxes(Reshape(dense(x, d), batch, length, heads, hidden/heads), 0, 2, 1, 3)
 		}
-		ctx, _ := attention.Core(split(&l.query), split(&l.key), split(&l.value), attention.LayoutBSHD,
+		ctx, _ := attention.Core(split(&l.query), split(&l.key), split(&l.value), attention.LayoutBHSD,
 			attention.CoreOptions{AttentionMask: additive})
-		ctx = Reshape(ctx, batch, length, hidden)
+		ctx = Reshape(TransposeAllAxes(ctx, 0, 2, 1, 3), batch, length, hidden)
 		x = layerNorm(Add(dense(ctx, &l.attnOut), x), l.attnNorm, eps)
 		x = layerNorm(Add(dense(feedForward(cfg.HiddenAct, x, &l.inter), &l.out), x), l.outNorm, eps)
 	}

@@ -354,15 +354,20 @@ def reference_texts():
 # ---------------------------------------------------------------- commands
 
 
-def batch_ids(tok, texts, max_length):
-    ids = [tok.encode(t, max_length) for t in texts]
+def pad_batch(ids):
+    """Token ids padded to the longest (with 0, [PAD]) and the attention mask."""
     L = max(len(i) for i in ids)
     pad = torch.zeros(len(ids), L, dtype=torch.long)
     mask = torch.zeros(len(ids), L, dtype=torch.long)
     for r, i in enumerate(ids):
         pad[r, : len(i)] = torch.tensor(i)
         mask[r, : len(i)] = 1
-    return ids, pad, mask
+    return pad, mask
+
+
+def batch_ids(tok, texts, max_length):
+    ids = [tok.encode(t, max_length) for t in texts]
+    return (ids, *pad_batch(ids))
 
 
 def rows(t):
