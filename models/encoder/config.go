@@ -229,3 +229,33 @@ func readSentenceTransformers(dir string) (*sentenceTransformers, error) {
 	}
 	return st, nil
 }
+
+// maxLength returns the number of tokens, special tokens included, a text
+// is truncated to: max_position_embeddings, lowered by a sentence-transformers
+// model's max_seq_length (st may be nil) and by tokenizer_config.json's
+// model_max_length, as transformers and sentence-transformers truncate.
+func maxLength(dir string, cfg *Config, st *sentenceTransformers) (int, error) {
+	n := cfg.MaxPositionEmbeddings
+	if st != nil && st.maxSeqLen > 0 {
+		n = min(n, st.maxSeqLen)
+	}
+	path := filepath.Join(dir, "tokenizer_config.json")
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return n, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("encoder: %w", err)
+	}
+	var tc struct {
+		ModelMaxLength float64 `json:"model_max_length"`
+	}
+	if err := json.Unmarshal(b, &tc); err != nil {
+		return 0, fmt.Errorf("encoder: parse %s: %w", path, err)
+	}
+	// transformers writes a huge value (int(1e30)) for "no limit".
+	if tc.ModelMaxLength >= 1 && tc.ModelMaxLength < float64(n) {
+		n = int(tc.ModelMaxLength)
+	}
+	return n, nil
+}

@@ -245,6 +245,13 @@ func TestConcurrentCalls(t *testing.T) {
 
 func TestMaxLength(t *testing.T) {
 	r := ref(t)
+	// tokenizer_config.json's model_max_length lowers the truncation, as
+	// the option does.
+	dir := copyDir(t, classifierDir)
+	writeFile(t, filepath.Join(dir, "tokenizer_config.json"), `{"model_max_length": 40}`)
+	if m := load(t, dir, Options{}); m.MaxLength() != 40 {
+		t.Errorf("MaxLength with model_max_length 40: %d", m.MaxLength())
+	}
 	m := load(t, classifierDir, Options{MaxLength: 40})
 	if m.MaxLength() != 40 || !slices.Equal(m.Buckets(), []int{40}) {
 		t.Fatalf("MaxLength %d Buckets %v", m.MaxLength(), m.Buckets())

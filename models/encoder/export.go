@@ -32,8 +32,9 @@ type Head struct {
 	ProblemType string
 }
 
-// tokenizerFiles are copied from the base model to an export when present.
-var tokenizerFiles = []string{"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"}
+// tokenizerFiles are copied from the base model to an export when present;
+// tokenizer_config.json is written apart.
+var tokenizerFiles = []string{"tokenizer.json", "special_tokens_map.json", "vocab.txt"}
 
 // Export writes the encoder of the model directory base with head to dir
 // in the layout of transformers' BertForSequenceClassification, which both
@@ -48,13 +49,26 @@ var tokenizerFiles = []string{"tokenizer.json", "tokenizer_config.json", "specia
 //     as they are, under "bert.", then "bert.pooler.dense.weight/bias" and
 //     "classifier.weight/bias", all float32, with the header metadata
 //     {"format": "pt"} without which transformers refuses the file;
-//   - the tokenizer files of base (tokenizer.json, tokenizer_config.json,
-//     special_tokens_map.json, vocab.txt), which AutoTokenizer reads.
+//   - the tokenizer files of base (tokenizer.json, special_tokens_map.json,
+//     vocab.txt), which AutoTokenizer reads, and its tokenizer_config.json
+//     with "model_max_length" set to the number of tokens base truncates
+//     texts to (for a sentence-transformers model, its max_seq_length),
+//     so that the export truncates as its base did.
 //
 // Base may be a BertModel or a BertForSequenceClassification directory; dir
 // is created if needed and must not be base.
 func Export(base, dir string, head Head) error {
 	cfg, err := readConfig(base)
+	if err != nil {
+		return err
+	}
+	var st *sentenceTransformers
+	if cfg.Arch() == ArchModel {
+		if st, err = readSentenceTransformers(base); err != nil {
+			return err
+		}
+	}
+	maxLen, err := maxLength(base, cfg, st)
 	if err != nil {
 		return err
 	}
@@ -106,6 +120,9 @@ func Export(base, dir string, head Head) error {
 		return fmt.Errorf("encoder: export: %w", err)
 	}
 	if err := writeExportConfig(base, dir, &head); err != nil {
+		return err
+	}
+	if err := writeTokenizerConfig(base, dir, maxLen); err != nil {
 		return err
 	}
 	for _, name := range tokenizerFiles {
@@ -184,6 +201,27 @@ func writeExportConfig(base, dir string, h *Head) error {
 		return fmt.Errorf("encoder: export: %w", err)
 	}
 	return storage.WriteFile(context.Background(), filepath.Join(dir, "config.json"), append(b, '\n'))
+}
+
+// writeTokenizerConfig writes base's tokenizer_config.json (or an empty
+// one) with model_max_length set to maxLen.
+func writeTokenizerConfig(base, dir string, maxLen int) error {
+	src := filepath.Join(base, "tokenizer_config.json")
+	tc := map[string]any{}
+	b, err := os.ReadFile(src)
+	if err == nil {
+		err = json.Unmarshal(b, &tc)
+	} else if errors.Is(err, os.ErrNotExist) {
+		err = nil
+	}
+	if err != nil {
+		return fmt.Errorf("encoder: export: %s: %w", src, err)
+	}
+	tc["model_max_length"] = maxLen
+	if b, err = json.MarshalIndent(tc, "", "  "); err != nil {
+		return fmt.Errorf("encoder: export: %w", err)
+	}
+	return storage.WriteFile(context.Background(), filepath.Join(dir, "tokenizer_config.json"), append(b, '\n'))
 }
 
 // sameDir reports whether a and b are the same existing directory.

@@ -96,10 +96,15 @@ func TestExportRoundTrip(t *testing.T) {
 			t.Errorf("config.json %s = %s, want %s", k, got, mustJSON(t, v))
 		}
 	}
-	for _, name := range []string{"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"} {
+	for _, name := range []string{"tokenizer.json", "special_tokens_map.json"} {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
 			t.Error(err)
 		}
+	}
+	var tc map[string]any
+	b, _ = os.ReadFile(filepath.Join(dir, "tokenizer_config.json"))
+	if err := json.Unmarshal(b, &tc); err != nil || tc["model_max_length"] != 128.0 || tc["tokenizer_class"] != "BertTokenizer" {
+		t.Errorf("tokenizer_config.json: model_max_length %v, tokenizer_class %v (%v)", tc["model_max_length"], tc["tokenizer_class"], err)
 	}
 	if os.Getenv("WINNOW_ENCODER_EXPORT") != "" {
 		rows := make([][]float32, len(got))
@@ -125,16 +130,7 @@ func mustJSON(t testing.TB, v any) string {
 func TestExportClassificationHeads(t *testing.T) {
 	r := ref(t)
 	rng := rand.New(rand.NewPCG(1, 2))
-	// Texts within the BertModel's max_seq_length (256), which the export
-	// does not keep.
-	var texts []string
-	var wantCLS [][]float32
-	for i, ids := range r.Embedder.IDs {
-		if len(ids) < r.Embedder.MaxLength {
-			texts = append(texts, r.Texts[i])
-			wantCLS = append(wantCLS, r.Embedder.CLS[i])
-		}
-	}
+	texts := r.Texts
 	for _, problem := range []string{ProblemSingleLabel, ProblemMultiLabel} {
 		pooler := randomLinear(rng, 32, 32)
 		head := Head{Pooler: &pooler, Classifier: randomLinear(rng, 3, 32), Labels: []string{"low", "mid", "high"}, ProblemType: problem}
@@ -147,8 +143,11 @@ func TestExportClassificationHeads(t *testing.T) {
 		if m.Task() != wantTask || m.Dim() != 3 || !slices.Equal(m.Labels(), head.Labels) {
 			t.Errorf("%s: Task %s Dim %d Labels %q", problem, m.Task(), m.Dim(), m.Labels())
 		}
-		// The encoder is the embedder's.
-		checkClose(t, problem+" cls", compute1(t, m, texts, OutputCLS), wantCLS, parityTol)
+		// The encoder is the embedder's, truncating at its max_seq_length.
+		if m.MaxLength() != 256 {
+			t.Errorf("%s: MaxLength %d, want the base's max_seq_length 256", problem, m.MaxLength())
+		}
+		checkClose(t, problem+" cls", compute1(t, m, texts, OutputCLS), r.Embedder.CLS, parityTol)
 
 		cls := compute1(t, m, texts, OutputCLS)
 		probs, err := m.Predict(texts)

@@ -61,8 +61,9 @@ const DefaultBatchSize = 32
 // Options tune Load.
 type Options struct {
 	// MaxLength lowers the number of tokens a text is truncated to, [CLS]
-	// and [SEP] included (0: the model's max_position_embeddings, or a
-	// sentence-transformers model's max_seq_length).
+	// and [SEP] included. By default it is the model's
+	// max_position_embeddings, lowered by a sentence-transformers model's
+	// max_seq_length and by tokenizer_config.json's model_max_length.
 	MaxLength int
 	// BatchSize is the number of texts per executed batch (default
 	// DefaultBatchSize). A call's last batch of a length bucket runs with
@@ -124,16 +125,16 @@ func Load(dir string, backend compute.Backend, opts Options) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{dir: dir, cfg: cfg, backend: backend, maxLen: cfg.MaxPositionEmbeddings}
+	m := &Model{dir: dir, cfg: cfg, backend: backend}
 	m.task = classifierTask(cfg)
 	if cfg.Arch() == ArchModel {
 		if m.st, err = readSentenceTransformers(dir); err != nil {
 			return nil, err
 		}
 		m.task = TaskEmbedding
-		if m.st.maxSeqLen > 0 {
-			m.maxLen = min(m.maxLen, m.st.maxSeqLen)
-		}
+	}
+	if m.maxLen, err = maxLength(dir, cfg, m.st); err != nil {
+		return nil, err
 	}
 	if err := m.setShape(opts); err != nil {
 		return nil, err
