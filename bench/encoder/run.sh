@@ -6,12 +6,16 @@
 # by testdata/encoder/make_reference.py bench; the texts are the first N rows of
 # the bundled FineWeb-Edu sample (data/fineweb-edu-llama3-sample/valid.jsonl.zst).
 #
-#   bench/encoder/run.sh [N] [RUNS]   (defaults: 64 texts, 1 run; the best run counts)
+#   bench/encoder/run.sh [N] [RUNS] [PASSES]   (defaults: 32 texts, 2 runs, 2 timed passes a run;
+#                                              the best pass counts)
 #   WORK=/tmp/dir bench/encoder/run.sh     reuse a work directory (model, binaries)
-#   THREADS=2 MAX_LENGTH=512 BATCH=32      threads of both sides, truncation, texts per batch
-#   PORTABLE_N=8                           texts for the Go backend without SIMD kernels (0: skip)
+#   THREADS=2 MAX_LENGTH=512 BATCH=32      threads of both sides, truncation, most texts per batch
+#                                          (winnow also caps a batch at 8192 padded tokens)
+#   PORTABLE_N=4                           texts for the Go backend without SIMD kernels (0: skip)
 #
-# Measured, each in its own process under /usr/bin/time (wall, CPU, peak RSS):
+# Measured, each in its own process under /usr/bin/time (CPU and peak RSS of the
+# whole process: loading, the untimed first pass that compiles, the timed passes),
+# the runs interleaved:
 #   torch-input    PyTorch, batches in input order, each padded to its longest text
 #   torch-sorted   PyTorch, batches of texts sorted by length (the best case for padding)
 #   go-simd        winnow, GOEXPERIMENT=simd build (AVX-512/AVX2 matrix kernels), length buckets
@@ -25,12 +29,13 @@
 # Needs Go, Debian's python3-torch and python3-numpy, zstd and /usr/bin/time.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-n=${1:-64}
-runs=${2:-1}
+n=${1:-32}
+runs=${2:-2}
+passes=${3:-2}
 threads=${THREADS:-2}
 max_length=${MAX_LENGTH:-512}
 batch=${BATCH:-32}
-portable_n=${PORTABLE_N:-8}
+portable_n=${PORTABLE_N:-4}
 work=${WORK:-$(mktemp -d /tmp/winnow-bench-encoder.XXXX)}
 mkdir -p "$work"
 for tool in /usr/bin/time /usr/bin/python3 zstd; do
@@ -65,8 +70,8 @@ measure() {
 	grep -h "check" "$work/err.txt" || true
 }
 
-go_flags=(score -m "$model" -max-length "$max_length" -batch "$batch")
-torch=(/usr/bin/python3 bench/encoder/torch_bench.py "$model" --threads "$threads" --batch "$batch" --max-length "$max_length")
+go_flags=(score -m "$model" -max-length "$max_length" -batch "$batch" -repeat "$passes")
+torch=(/usr/bin/python3 bench/encoder/torch_bench.py "$model" --threads "$threads" --batch "$batch" --max-length "$max_length" --repeat "$passes")
 simd=$work/encoderbench-simd
 for i in $(seq "$runs"); do
 	measure torch-input "${torch[@]}" --order input "$texts"
@@ -76,21 +81,21 @@ for i in $(seq "$runs"); do
 	measure go-simd-w2 "$simd" "${go_flags[@]}" -workers 2 "$texts"
 	GOMLX_SIMD_AVX512=0 measure go-simd-avx2 "$simd" "${go_flags[@]}" "$texts"
 	if ((portable_n > 0)); then
-		measure go-portable "$work/encoderbench" "${go_flags[@]}" "$small"
+		measure go-portable "$work/encoderbench" score -m "$model" -max-length "$max_length" -batch "$batch" "$small"
 	fi
 done
 
 # The best run of each measurement, and its documents/s relative to PyTorch's
 # best (sorted) run.
-echo "texts: first $n of data/fineweb-edu-llama3-sample/valid.jsonl.zst (go-portable: first $portable_n), max length $max_length, batch $batch, $threads threads; work dir $work"
+echo "texts: first $n of data/fineweb-edu-llama3-sample/valid.jsonl.zst (go-portable: first $portable_n, one pass), max length $max_length, batch $batch, $threads threads, best of $runs runs × $passes passes; work dir $work"
 awk '
 	{ if (!($1 in best) || $4 < best[$1]) { best[$1] = $4; docs[$1] = $2; tok[$1] = $3; cpu[$1] = $5; rss[$1] = $6 }
 	  if (!($1 in seen)) { order[++k] = $1; seen[$1] = 1 } }
 	END {
 		ref = docs["torch-sorted"] / best["torch-sorted"]
-		printf "%-14s %6s %9s %10s %8s %8s %12s %8s\n", "run", "docs", "docs/s", "tokens/s", "pass s", "CPU s", "peak RSS MB", "vs torch"
+		printf "%-14s %6s %9s %10s %8s %10s %12s %8s\n", "run", "docs", "docs/s", "tokens/s", "pass s", "proc CPU s", "peak RSS MB", "vs torch"
 		for (i = 1; i <= k; i++) {
 			r = order[i]; d = docs[r] / best[r]
-			printf "%-14s %6d %9.2f %10.0f %8.2f %8.1f %12.0f %8.2f\n", r, docs[r], d, tok[r] / best[r], best[r], cpu[r], rss[r] / 1024, d / ref
+			printf "%-14s %6d %9.2f %10.0f %8.2f %10.1f %12.0f %8.2f\n", r, docs[r], d, tok[r] / best[r], best[r], cpu[r], rss[r] / 1024, d / ref
 		}
 	}' "$results"

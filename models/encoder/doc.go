@@ -49,8 +49,9 @@
 //
 // A call tokenizes its texts, groups them by length into buckets (by default
 // 64, 128, 256 and 512 tokens, capped at the maximum length), pads each
-// group's texts to the bucket length in batches of Options.BatchSize (a
-// group's last batch uses the smallest power of two that holds it), and
+// group's texts to the bucket length in batches of at most
+// Options.BatchSize texts and Options.BatchTokens tokens (a group's last
+// batch uses the smallest power of two that holds it), and
 // returns the results in input order. Every batch shape is compiled once, on
 // first use, and the executables are shared by all goroutines using the
 // Model; Options.Workers batches of one call run at once. The model's
@@ -77,7 +78,8 @@
 //	winnow score --backend xla:/opt/pjrt/xla_cuda_plugin.so ...
 //
 // XLA compiles one program per batch shape, which the length buckets keep
-// few; on a GPU, larger batches (Options.BatchSize 128 to 512) keep it busy.
+// few; on a GPU, larger batches (Options.BatchSize 128 to 512, with
+// Options.BatchTokens raised to match) keep it busy.
 // On Dataflow the accelerator is a pipeline-wide resource hint, and the
 // worker image carries the plugin and the CUDA libraries:
 //

@@ -213,6 +213,7 @@ func TestBucketsAndBatches(t *testing.T) {
 	for _, opts := range []Options{
 		{Buckets: []int{256}},
 		{Buckets: []int{16, 32, 48, 96, 1000}, BatchSize: 5, Workers: 3},
+		{BatchTokens: 100},
 		{BatchSize: 1},
 	} {
 		m := load(t, embedderDir, opts)

@@ -55,8 +55,12 @@ func (t Task) String() string {
 // DefaultBuckets are the padded lengths texts are grouped by.
 var DefaultBuckets = []int{64, 128, 256, 512}
 
-// DefaultBatchSize is the number of texts per executed batch.
+// DefaultBatchSize is the most texts per executed batch.
 const DefaultBatchSize = 32
+
+// DefaultBatchTokens is the most padded tokens per executed batch: 16 texts
+// of 512 tokens, whose attention scores alone take 200 MB in float32.
+const DefaultBatchTokens = 8192
 
 // Options tune Load.
 type Options struct {
@@ -65,10 +69,13 @@ type Options struct {
 	// max_position_embeddings, lowered by a sentence-transformers model's
 	// max_seq_length and by tokenizer_config.json's model_max_length.
 	MaxLength int
-	// BatchSize is the number of texts per executed batch (default
-	// DefaultBatchSize). A call's last batch of a length bucket runs with
-	// the smallest power of two that holds it.
-	BatchSize int
+	// BatchSize is the most texts per executed batch (default
+	// DefaultBatchSize), BatchTokens the most padded tokens (default
+	// DefaultBatchTokens, and at least one text): a bucket of length L
+	// runs min(BatchSize, BatchTokens/L) texts at a time. A call's last
+	// batch of a bucket runs with the smallest power of two that holds it.
+	BatchSize   int
+	BatchTokens int
 	// Buckets are the padded lengths texts are grouped by (default
 	// DefaultBuckets). Lengths beyond the maximum length are dropped and
 	// the maximum length is always the last bucket. One bucket equal to
@@ -84,17 +91,18 @@ type Options struct {
 // compiled executables, one per output, batch size and bucket length, are
 // shared by all callers.
 type Model struct {
-	dir       string
-	cfg       *Config
-	st        *sentenceTransformers // nil for BertForSequenceClassification
-	task      Task
-	tok       *hftok.Tokenizer
-	prefix    []int // special tokens before and after the text
-	suffix    []int
-	maxLen    int
-	buckets   []int
-	batchSize int
-	workers   int
+	dir         string
+	cfg         *Config
+	st          *sentenceTransformers // nil for BertForSequenceClassification
+	task        Task
+	tok         *hftok.Tokenizer
+	prefix      []int // special tokens before and after the text
+	suffix      []int
+	maxLen      int
+	buckets     []int
+	batchSize   int
+	batchTokens int
+	workers     int
 
 	backend compute.Backend
 	params  *params[*tensors.Tensor]
@@ -198,13 +206,14 @@ func classifierTask(cfg *Config) Task {
 
 // setShape sets the maximum length, buckets, batch size and workers.
 func (m *Model) setShape(opts Options) error {
-	if opts.MaxLength < 0 || opts.BatchSize < 0 || opts.Workers < 0 {
+	if opts.MaxLength < 0 || opts.BatchSize < 0 || opts.BatchTokens < 0 || opts.Workers < 0 {
 		return fmt.Errorf("encoder: negative option in %+v", opts)
 	}
 	if opts.MaxLength > 0 {
 		m.maxLen = min(m.maxLen, opts.MaxLength)
 	}
 	m.batchSize = cmpOr(opts.BatchSize, DefaultBatchSize)
+	m.batchTokens = cmpOr(opts.BatchTokens, DefaultBatchTokens)
 	m.workers = cmpOr(opts.Workers, 1)
 	buckets := opts.Buckets
 	if buckets == nil {
@@ -425,7 +434,7 @@ type batch struct {
 	rows   []int // indices of the texts
 }
 
-// plan groups texts by length bucket into batches of at most batchSize.
+// plan groups texts by length bucket into batches.
 func (m *Model) plan(ids [][]int) []batch {
 	byBucket := make([][]int, len(m.buckets))
 	for i, t := range ids {
@@ -434,13 +443,19 @@ func (m *Model) plan(ids [][]int) []batch {
 	}
 	var out []batch
 	for b, rows := range byBucket {
+		length := m.buckets[b]
 		for len(rows) > 0 {
-			n := min(len(rows), m.batchSize)
-			out = append(out, batch{m.buckets[b], rows[:n]})
+			n := min(len(rows), m.rowsPerBatch(length))
+			out = append(out, batch{length, rows[:n]})
 			rows = rows[n:]
 		}
 	}
 	return out
+}
+
+// rowsPerBatch returns the number of texts a full batch of a bucket holds.
+func (m *Model) rowsPerBatch(length int) int {
+	return max(1, min(m.batchSize, m.batchTokens/length))
 }
 
 // exec returns the executor of out, creating it on first use.
@@ -473,7 +488,7 @@ func bitsLen(n int) int {
 
 // run executes one batch and writes its rows' outputs into res.
 func (m *Model) run(exec *graph.Exec, b batch, ids [][]int, res []float32, dim int) error {
-	size := m.batchSize
+	size := m.rowsPerBatch(b.length)
 	if len(b.rows) < size {
 		size = min(size, 1<<(bitsLen(len(b.rows)-1)))
 	}

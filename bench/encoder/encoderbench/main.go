@@ -43,7 +43,8 @@ func main() {
 	out := fs.String("o", "", "output file")
 	model := fs.String("m", "", "model directory")
 	maxLen := fs.Int("max-length", 0, "truncation (0: the model's)")
-	batch := fs.Int("batch", encoder.DefaultBatchSize, "texts per batch")
+	batch := fs.Int("batch", encoder.DefaultBatchSize, "most texts per batch")
+	batchTokens := fs.Int("batch-tokens", encoder.DefaultBatchTokens, "most padded tokens per batch")
 	buckets := fs.String("buckets", "", `comma-separated bucket lengths ("" for the defaults)`)
 	workers := fs.Int("workers", 1, "batches run at once")
 	repeat := fs.Int("repeat", 1, "timed passes (the best counts)")
@@ -54,7 +55,7 @@ func main() {
 	case "texts":
 		err = texts(*n, *out, fs.Args())
 	case "score":
-		opts := encoder.Options{MaxLength: *maxLen, BatchSize: *batch, Workers: *workers}
+		opts := encoder.Options{MaxLength: *maxLen, BatchSize: *batch, BatchTokens: *batchTokens, Workers: *workers}
 		if opts.Buckets, err = parseInts(*buckets); err == nil {
 			err = score(*model, opts, *repeat, fs.Arg(0), *out, *cpuProfile)
 		}
