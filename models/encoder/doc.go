@@ -50,8 +50,8 @@
 // A call tokenizes its texts, groups them by length into buckets (by default
 // 64, 128, 256 and 512 tokens, capped at the maximum length), pads each
 // group's texts to the bucket length in batches of at most
-// Options.BatchSize texts and Options.BatchTokens tokens (a group's last
-// batch uses the smallest power of two that holds it), and
+// Options.BatchSize texts and Options.BatchTokens tokens (a group's
+// leftover texts in batches of powers of two: no padded rows), and
 // returns the results in input order. Every batch shape is compiled once, on
 // first use, and the executables are shared by all goroutines using the
 // Model; Options.Workers batches of one call run at once. The model's

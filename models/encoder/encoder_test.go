@@ -312,3 +312,37 @@ func writeFile(t testing.TB, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+func TestPlan(t *testing.T) {
+	m := &Model{maxLen: 128}
+	if err := m.setShape(Options{Buckets: []int{32, 64}, BatchSize: 4, BatchTokens: 300}); err != nil {
+		t.Fatal(err)
+	}
+	// 13 texts in bucket 32 (4 a batch), 7 in bucket 128 (300/128 = 2 a
+	// batch), none in bucket 64.
+	var ids [][]int
+	for i := range 20 {
+		n := 10
+		if i%3 == 0 && len(ids) > 0 || i >= 18 {
+			n = 100
+		}
+		ids = append(ids, make([]int, n))
+	}
+	var sizes []string
+	seen := map[int]bool{}
+	for _, b := range m.plan(ids) {
+		sizes = append(sizes, fmt.Sprintf("%d×%d", len(b.rows), b.length))
+		for _, r := range b.rows {
+			if seen[r] || (len(ids[r]) > b.length) {
+				t.Errorf("text %d (%d tokens) in a batch of length %d, or twice", r, len(ids[r]), b.length)
+			}
+			seen[r] = true
+		}
+	}
+	if len(seen) != len(ids) {
+		t.Errorf("%d of %d texts planned", len(seen), len(ids))
+	}
+	if got, want := strings.Join(sizes, " "), "4×32 4×32 4×32 1×32 2×128 2×128 2×128 1×128"; got != want {
+		t.Errorf("batches %s, want %s", got, want)
+	}
+}

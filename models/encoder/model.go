@@ -72,8 +72,8 @@ type Options struct {
 	// BatchSize is the most texts per executed batch (default
 	// DefaultBatchSize), BatchTokens the most padded tokens (default
 	// DefaultBatchTokens, and at least one text): a bucket of length L
-	// runs min(BatchSize, BatchTokens/L) texts at a time. A call's last
-	// batch of a bucket runs with the smallest power of two that holds it.
+	// runs min(BatchSize, BatchTokens/L) texts at a time, and the texts
+	// of a call left over in batches of powers of two (13 = 8 + 4 + 1).
 	BatchSize   int
 	BatchTokens int
 	// Buckets are the padded lengths texts are grouped by (default
@@ -240,7 +240,8 @@ func cmpOr(v, def int) int {
 	return v
 }
 
-// Close releases the model's weights and compiled executables.
+// Close releases the model's weights and compiled executables; no call may
+// be running or start after it.
 func (m *Model) Close() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -444,8 +445,15 @@ func (m *Model) plan(ids [][]int) []batch {
 	var out []batch
 	for b, rows := range byBucket {
 		length := m.buckets[b]
+		full := m.rowsPerBatch(length)
 		for len(rows) > 0 {
-			n := min(len(rows), m.rowsPerBatch(length))
+			// Full batches, then the rest in batches of its binary
+			// digits (13 = 8 + 4 + 1): no padded rows, and a few
+			// batch shapes per bucket.
+			n := full
+			if len(rows) < full {
+				n = 1 << (bitsLen(len(rows)) - 1)
+			}
 			out = append(out, batch{length, rows[:n]})
 			rows = rows[n:]
 		}
@@ -470,8 +478,8 @@ func (m *Model) exec(out Output) (*graph.Exec, error) {
 		if err != nil {
 			return nil, fmt.Errorf("encoder: %w", err)
 		}
-		// One executable per batch size (powers of two up to batchSize)
-		// and bucket.
+		// One executable per bucket and batch size (the full size and
+		// powers of two below it).
 		e.SetMaxCache(len(m.buckets) * (bitsLen(m.batchSize) + 1))
 		m.execs[out] = e.WithName("encoder-" + out.String())
 	}
@@ -488,10 +496,7 @@ func bitsLen(n int) int {
 
 // run executes one batch and writes its rows' outputs into res.
 func (m *Model) run(exec *graph.Exec, b batch, ids [][]int, res []float32, dim int) error {
-	size := m.rowsPerBatch(b.length)
-	if len(b.rows) < size {
-		size = min(size, 1<<(bitsLen(len(b.rows)-1)))
-	}
+	size := len(b.rows)
 	tokens := make([]int32, size*b.length)
 	mask := make([]float32, size*b.length)
 	for r, i := range b.rows {
