@@ -161,10 +161,14 @@ func TestExportClassificationHeads(t *testing.T) {
 				pooled[j] = float32(math.Tanh(float64(pooled[j])))
 			}
 			want[i] = applyLinear(&head.Classifier, pooled)
-			if problem == ProblemSingleLabel {
-				softmax(want[i])
-			} else {
-				for j, v := range want[i] {
+			var sum float64
+			for _, v := range want[i] {
+				sum += math.Exp(float64(v))
+			}
+			for j, v := range want[i] {
+				if problem == ProblemSingleLabel {
+					want[i][j] = float32(math.Exp(float64(v)) / sum)
+				} else {
 					want[i][j] = float32(1 / (1 + math.Exp(-float64(v))))
 				}
 			}
