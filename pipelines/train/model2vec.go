@@ -152,7 +152,7 @@ func trainStatic(ctx context.Context, o Options, dir string) (*modeldir.Manifest
 		if so.Base, err = models.ResolvePath(ctx, so.Base); err != nil {
 			return nil, fmt.Errorf("base model: %w", err)
 		}
-		if baseInfo, err = models.SharedEmbedder(ctx, so.Base, ""); err != nil {
+		if baseInfo, err = models.SharedEmbedder(ctx, so.Base, "", models.EmbedderOptions{}); err != nil {
 			return nil, fmt.Errorf("base model: %w", err)
 		}
 		if baseInfo.Info().Kind != models.KindEmbeddingModel2Vec {
