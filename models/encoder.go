@@ -255,3 +255,12 @@ func (e *encoderEmbedder) Embed(texts []string, out []float32) error {
 	copy(out, res)
 	return nil
 }
+
+// EncoderOf returns the encoder behind an Embedder of kind KindEncoder (to
+// read its pooler or configuration), or nil for another kind.
+func EncoderOf(e Embedder) *encoder.Model {
+	if ee, ok := e.(*encoderEmbedder); ok {
+		return ee.m
+	}
+	return nil
+}
