@@ -72,11 +72,11 @@ type Options struct {
 	// whose validation loss does not improve by a relative PlateauThreshold
 	// (default 0.03), not below MinLearningRate (default 1e-6): model2vec's
 	// ReduceLROnPlateau. NoPlateau keeps the rate constant.
-	NoPlateau        bool    `json:"no_plateau,omitempty"`
+	NoPlateau bool `json:"no_plateau,omitempty"`
 	// LinearDecay replaces the plateau schedule by transformers' Trainer
 	// default: the rate falls linearly from LearningRate, at the first
 	// step, towards 0 after the last step of MaxEpochs epochs.
-	LinearDecay bool `json:"linear_decay,omitempty"`
+	LinearDecay      bool    `json:"linear_decay,omitempty"`
 	PlateauFactor    float64 `json:"plateau_factor"`
 	PlateauPatience  int     `json:"plateau_patience"`
 	PlateauThreshold float64 `json:"plateau_threshold"`
