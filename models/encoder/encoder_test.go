@@ -1,7 +1,6 @@
 package encoder
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/gomlx/compute"
 
+	"github.com/winnowlabs/winnow/internal/testutil/encoderref"
 	"github.com/winnowlabs/winnow/models/gomlxbackend"
 )
 
@@ -21,45 +21,13 @@ const (
 	embedderDir   = "../../testdata/encoder/embedder"
 	// parityTol is the largest difference allowed from the float32
 	// PyTorch reference.
-	parityTol = 1e-4
+	parityTol = encoderref.Tol
 )
 
-// reference is testdata/encoder/reference.json, written by
-// make_reference.py.
-type reference struct {
-	Texts      []string `json:"texts"`
-	Classifier struct {
-		MaxLength int         `json:"max_length"`
-		IDs       [][]int     `json:"ids"`
-		Score     [][]float32 `json:"score"`
-		Pooled    [][]float32 `json:"pooled"`
-		CLS       [][]float32 `json:"cls"`
-	} `json:"classifier"`
-	Embedder struct {
-		MaxLength int         `json:"max_length"`
-		IDs       [][]int     `json:"ids"`
-		Mean      [][]float32 `json:"mean"`
-		CLS       [][]float32 `json:"cls"`
-	} `json:"embedder"`
-}
+// reference is testdata/encoder/reference.json.
+type reference = encoderref.Reference
 
-var loadReference = sync.OnceValues(func() (*reference, error) {
-	b, err := os.ReadFile("../../testdata/encoder/reference.json")
-	if err != nil {
-		return nil, err
-	}
-	var r reference
-	return &r, json.Unmarshal(b, &r)
-})
-
-func ref(t testing.TB) *reference {
-	t.Helper()
-	r, err := loadReference()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
+func ref(t testing.TB) *reference { return encoderref.Load(t) }
 
 func backend(t testing.TB) compute.Backend {
 	t.Helper()
