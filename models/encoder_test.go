@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/winnowlabs/winnow/internal/testutil"
 	"github.com/winnowlabs/winnow/internal/testutil/encoderref"
 	"github.com/winnowlabs/winnow/models/encoder"
 	"github.com/winnowlabs/winnow/models/gomlxbackend"
@@ -155,28 +156,11 @@ func TestEncoderMultiLabel(t *testing.T) {
 	}
 }
 
-// copyDir copies the regular files of src (one level of subdirectories
-// included) into a new temporary directory.
+// copyDir copies src into a new temporary directory.
 func copyDir(t *testing.T, src string) string {
 	t.Helper()
 	dst := filepath.Join(t.TempDir(), filepath.Base(src))
-	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		if err := os.MkdirAll(filepath.Dir(filepath.Join(dst, rel)), 0o755); err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	testutil.CopyTree(t, src, dst)
 	return dst
 }
 

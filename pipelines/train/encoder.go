@@ -14,7 +14,6 @@ import (
 	"github.com/winnowlabs/winnow/internal/version"
 	"github.com/winnowlabs/winnow/models"
 	"github.com/winnowlabs/winnow/models/encoder"
-	"github.com/winnowlabs/winnow/models/gomlxbackend"
 	"github.com/winnowlabs/winnow/models/head"
 	"github.com/winnowlabs/winnow/models/modeldir"
 	"github.com/winnowlabs/winnow/transforms/storage"
@@ -100,18 +99,7 @@ func trainEncoder(ctx context.Context, o Options, dir string) (*modeldir.Manifes
 			return nil, fmt.Errorf("score range %v to %v is not an interval", rng[0], rng[1])
 		}
 	}
-	splits, err := discoverSplits(ctx, o.Datasets)
-	if err != nil {
-		return nil, err
-	}
-	if len(splits["train"]) == 0 {
-		return nil, fmt.Errorf("no train split in %s", strings.Join(o.Datasets, ", "))
-	}
-	backendSpec := eo.Backend
-	if backendSpec == "" {
-		backendSpec = gomlxbackend.Default
-	}
-	backend, err := gomlxbackend.Open(backendSpec)
+	splits, backend, backendSpec, err := prepareHead(ctx, o.Datasets, eo.Backend)
 	if err != nil {
 		return nil, err
 	}

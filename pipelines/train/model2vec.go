@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/gomlx/compute"
+
 	"github.com/winnowlabs/winnow/internal/version"
 	"github.com/winnowlabs/winnow/models"
 	"github.com/winnowlabs/winnow/models/gomlxbackend"
@@ -109,18 +110,7 @@ func trainStatic(ctx context.Context, o Options, dir string) (*modeldir.Manifest
 	} else if so.Base == "" {
 		return nil, errors.New("no base model given (a Model2Vec directory), and not training from scratch")
 	}
-	splits, err := discoverSplits(ctx, o.Datasets)
-	if err != nil {
-		return nil, err
-	}
-	if len(splits["train"]) == 0 {
-		return nil, fmt.Errorf("no train split in %s", strings.Join(o.Datasets, ", "))
-	}
-	backendSpec := so.Backend
-	if backendSpec == "" {
-		backendSpec = gomlxbackend.Default
-	}
-	backend, err := gomlxbackend.Open(backendSpec)
+	splits, backend, backendSpec, err := prepareHead(ctx, o.Datasets, so.Backend)
 	if err != nil {
 		return nil, err
 	}
@@ -222,6 +212,27 @@ func trainStatic(ctx context.Context, o Options, dir string) (*modeldir.Manifest
 		o.Kind, task, mode, elapsed.Round(time.Millisecond), last.Epoch, h.Training.BestEpoch, h.Training.Stopped,
 		h.Training.Options.Metric, float64(bestEpoch(h).Metric))
 	return man, nil
+}
+
+// prepareHead finds the splits of the datasets, which must have a train
+// split, and opens the GoMLX backend of spec (default "go") that a head
+// trains on; it returns the spec with its default filled in.
+func prepareHead(ctx context.Context, datasets []string, spec string) (map[string][]dataset.File, compute.Backend, string, error) {
+	splits, err := discoverSplits(ctx, datasets)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if len(splits["train"]) == 0 {
+		return nil, nil, "", fmt.Errorf("no train split in %s", strings.Join(datasets, ", "))
+	}
+	if spec == "" {
+		spec = gomlxbackend.Default
+	}
+	backend, err := gomlxbackend.Open(spec)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return splits, backend, spec, nil
 }
 
 func bestEpoch(h *head.Head) head.Epoch {
