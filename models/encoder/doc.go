@@ -80,7 +80,9 @@
 //
 // XLA compiles one program per batch shape, which the length buckets keep
 // few; on a GPU, larger batches (Options.BatchSize 128 to 512, with
-// Options.BatchTokens raised to match) keep it busy.
+// Options.BatchTokens raised to match; winnow score's --batch-size raises
+// both) keep it busy. GPU throughput has not been measured: no GPU was
+// available where this package was developed.
 // On Dataflow the accelerator is a pipeline-wide resource hint, and the
 // worker image carries the plugin and the CUDA libraries:
 //
