@@ -111,9 +111,10 @@ type embedderLoad struct {
 
 // SharedEmbedder loads the embedder in dir with opts once per process;
 // sha256, when set, must be its hash (a worker refuses a model that changed
-// since the driver planned the run).
+// since the driver planned the run). A driver that loaded the model to
+// plan the run and its workers in the same process share one copy.
 func SharedEmbedder(ctx context.Context, dir, sha256 string, opts EmbedderOptions) (Embedder, error) {
-	key := fmt.Sprintf("%s\x00%s\x00%+v", dir, sha256, opts)
+	key := fmt.Sprintf("%s\x00%+v", dir, opts)
 	embedderCache.Lock()
 	l, ok := embedderCache.m[key]
 	if !ok {
@@ -121,16 +122,15 @@ func SharedEmbedder(ctx context.Context, dir, sha256 string, opts EmbedderOption
 		embedderCache.m[key] = l
 	}
 	embedderCache.Unlock()
-	l.once.Do(func() {
-		l.e, l.err = LoadEmbedder(ctx, dir, opts)
-		if l.err == nil && sha256 != "" && l.e.Info().SHA256 != sha256 {
-			l.err = fmt.Errorf("embedding model %s has hash %s, not the expected %s: it changed since the run started", dir, l.e.Info().SHA256, sha256)
-		}
-	})
+	l.once.Do(func() { l.e, l.err = LoadEmbedder(ctx, dir, opts) })
 	if l.err != nil {
 		embedderCache.Lock()
 		delete(embedderCache.m, key) // a later call may try again
 		embedderCache.Unlock()
+		return nil, l.err
 	}
-	return l.e, l.err
+	if sha256 != "" && l.e.Info().SHA256 != sha256 {
+		return nil, fmt.Errorf("embedding model %s has hash %s, not the expected %s: it changed since the run started", dir, l.e.Info().SHA256, sha256)
+	}
+	return l.e, nil
 }
