@@ -42,8 +42,8 @@ type Prediction struct {
 
 // Info describes a loaded model.
 type Info struct {
-	// Kind is the model family: "fasttext" (Model2Vec and encoder heads will
-	// come through the same interface).
+	// Kind is the model family: "fasttext", "model2vec", "contrastive" or
+	// "encoder".
 	Kind string `json:"kind"`
 	// Name is a short identifier, by default the model directory's or
 	// file's base name with characters other than letters, digits, '-' and
@@ -59,6 +59,10 @@ type Info struct {
 	Normalizer normalize.Spec `json:"normalizer"`
 	// Scoring is how Prediction.Score derives from the probabilities.
 	Scoring Scoring `json:"scoring"`
+	// MultiLabel reports independent labels (a multi-label classifier's
+	// sigmoid outputs): scores carry every label's probability and the
+	// most probable label.
+	MultiLabel bool `json:"multi_label,omitempty"`
 	// Manifest is the model directory's manifest, nil for a bare model file.
 	Manifest *modeldir.Manifest `json:"-"`
 }

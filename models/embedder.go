@@ -32,9 +32,29 @@ type EmbedderInfo struct {
 	TokenizerHash string `json:"tokenizer_hash,omitempty"`
 }
 
+// EmbedderOptions tune how an embedding model is loaded and run. The zero
+// value runs the model as it is meant to be used.
+type EmbedderOptions struct {
+	// Pooling overrides the model's own pooling: PoolingCLS takes an
+	// encoder's last hidden state of [CLS] as it is (what the pooler of a
+	// BertForSequenceClassification head reads), whatever pooling and
+	// normalization a sentence-transformers model would apply.
+	Pooling string `json:"pooling,omitempty"`
+	// Backend is the GoMLX backend spec of encoders (default "go"); see
+	// models/gomlxbackend.
+	Backend string `json:"backend,omitempty"`
+	// BatchSize and MaxLength tune encoders as LoadOptions does.
+	BatchSize int `json:"batch_size,omitempty"`
+	MaxLength int `json:"max_length,omitempty"`
+}
+
+// PoolingCLS is the EmbedderOptions.Pooling of an encoder's raw [CLS]
+// state.
+const PoolingCLS = "cls"
+
 // An EmbedderLoader loads the embedding model in dir, or reports with ok
 // false that dir is not a model of its kind.
-type EmbedderLoader func(ctx context.Context, dir string) (e Embedder, ok bool, err error)
+type EmbedderLoader func(ctx context.Context, dir string, opts EmbedderOptions) (e Embedder, ok bool, err error)
 
 var embedders = struct {
 	sync.RWMutex
@@ -54,7 +74,7 @@ func RegisterEmbedder(kind string, l EmbedderLoader) {
 
 // LoadEmbedder loads the embedding model in dir (a local directory),
 // whichever registered kind it is.
-func LoadEmbedder(ctx context.Context, dir string) (Embedder, error) {
+func LoadEmbedder(ctx context.Context, dir string, opts EmbedderOptions) (Embedder, error) {
 	embedders.RLock()
 	kinds := make([]string, 0, len(embedders.m))
 	for k := range embedders.m {
@@ -66,7 +86,7 @@ func LoadEmbedder(ctx context.Context, dir string) (Embedder, error) {
 		embedders.RLock()
 		l := embedders.m[k]
 		embedders.RUnlock()
-		e, ok, err := l(ctx, dir)
+		e, ok, err := l(ctx, dir, opts)
 		if err != nil {
 			return nil, err
 		}
@@ -89,11 +109,12 @@ type embedderLoad struct {
 	err  error
 }
 
-// SharedEmbedder loads the embedder in dir once per process; sha256, when
-// set, must be its hash (a worker refuses a model that changed since the
-// driver planned the run).
-func SharedEmbedder(ctx context.Context, dir, sha256 string) (Embedder, error) {
-	key := dir + "\x00" + sha256
+// SharedEmbedder loads the embedder in dir with opts once per process;
+// sha256, when set, must be its hash (a worker refuses a model that changed
+// since the driver planned the run). A driver that loaded the model to
+// plan the run and its workers in the same process share one copy.
+func SharedEmbedder(ctx context.Context, dir, sha256 string, opts EmbedderOptions) (Embedder, error) {
+	key := fmt.Sprintf("%s\x00%+v", dir, opts)
 	embedderCache.Lock()
 	l, ok := embedderCache.m[key]
 	if !ok {
@@ -101,16 +122,15 @@ func SharedEmbedder(ctx context.Context, dir, sha256 string) (Embedder, error) {
 		embedderCache.m[key] = l
 	}
 	embedderCache.Unlock()
-	l.once.Do(func() {
-		l.e, l.err = LoadEmbedder(ctx, dir)
-		if l.err == nil && sha256 != "" && l.e.Info().SHA256 != sha256 {
-			l.err = fmt.Errorf("embedding model %s has hash %s, not the expected %s: it changed since the run started", dir, l.e.Info().SHA256, sha256)
-		}
-	})
+	l.once.Do(func() { l.e, l.err = LoadEmbedder(ctx, dir, opts) })
 	if l.err != nil {
 		embedderCache.Lock()
 		delete(embedderCache.m, key) // a later call may try again
 		embedderCache.Unlock()
+		return nil, l.err
 	}
-	return l.e, l.err
+	if sha256 != "" && l.e.Info().SHA256 != sha256 {
+		return nil, fmt.Errorf("embedding model %s has hash %s, not the expected %s: it changed since the run started", dir, l.e.Info().SHA256, sha256)
+	}
+	return l.e, nil
 }

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/winnowlabs/winnow/models/encoder"
 	"github.com/winnowlabs/winnow/models/fasttext"
 	"github.com/winnowlabs/winnow/models/modeldir"
 	"github.com/winnowlabs/winnow/transforms/hfhub"
@@ -41,6 +42,15 @@ type LoadOptions struct {
 	// SHA256, when set, is the model file's expected hash: a worker loading
 	// the model a driver checked refuses a file that changed since.
 	SHA256 string
+	// Backend is the GoMLX backend spec of encoders (default "go"; see
+	// models/gomlxbackend).
+	Backend string
+	// BatchSize is the most texts an encoder runs in one forward pass
+	// (default encoder.DefaultBatchSize), with at most 256 padded tokens
+	// per text on average when it is larger; MaxLength lowers the number
+	// of tokens an encoder truncates texts to.
+	BatchSize int
+	MaxLength int
 }
 
 // fastTextMagic starts every fastText .bin and .ftz file (int32, little
@@ -55,7 +65,12 @@ const fastTextMagic = 793712314
 //   - a directory without one holding model.bin or model.ftz, or a file
 //     starting with fastText's magic number, is an external fastText
 //     model (e.g. lid.176.ftz, DCLM's or Ultra-FineWeb's classifiers),
-//     normalized with opts.Normalizer (default normalize.Newlines).
+//     normalized with opts.Normalizer (default normalize.Newlines);
+//   - a directory without one holding a Hugging Face config.json is an
+//     encoder (a BertForSequenceClassification directory as transformers
+//     saves it, e.g. the FineWeb-Edu classifier), run on GoMLX: see
+//     models/encoder. Its text is not normalized unless opts.Normalizer
+//     names a normalizer.
 //
 // Model directories of the other kinds (Model2Vec heads, contrastive
 // rankers, ...) are loaded by the loader registered for their manifest's
@@ -73,9 +88,12 @@ func Load(ctx context.Context, path string, opts LoadOptions) (Classifier, error
 		opts.Name = defaultName(ref.Name())
 	}
 	path = local
-	file, man, err := locate(ctx, path)
+	file, kind, man, err := locate(ctx, path)
 	if err != nil {
 		return nil, err
+	}
+	if man == nil && kind == KindEncoder {
+		return loadEncoder(ctx, path, nil, opts)
 	}
 	var want *normalize.Spec
 	if man != nil {
@@ -120,7 +138,7 @@ func File(ctx context.Context, path string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	file, _, err := locate(ctx, path)
+	file, _, _, err := locate(ctx, path)
 	return file, err
 }
 
@@ -135,45 +153,59 @@ func ResolvePath(ctx context.Context, path string, allow ...string) (string, err
 	return local, err
 }
 
-// locate finds the model file of path and, for a model directory, its
-// manifest.
-func locate(ctx context.Context, path string) (string, *modeldir.Manifest, error) {
+// locate finds the model file of path and its kind, and, for a model
+// directory, its manifest. A Hugging Face encoder directory without a
+// manifest is of kind KindEncoder, its file the checkpoint.
+func locate(ctx context.Context, path string) (file, kind string, man *modeldir.Manifest, err error) {
 	isDir, err := storage.IsDir(ctx, path)
 	if err != nil {
-		return "", nil, err
+		return "", "", nil, err
 	}
 	if !isDir {
 		ok, err := storage.Exists(ctx, path)
 		if err != nil {
-			return "", nil, err
+			return "", "", nil, err
 		}
 		if !ok {
-			return "", nil, fmt.Errorf("model %s: no such file or directory", path)
+			return "", "", nil, fmt.Errorf("model %s: no such file or directory", path)
 		}
 		if err := checkFastTextMagic(ctx, path); err != nil {
-			return "", nil, err
+			return "", "", nil, err
 		}
-		return path, nil, nil
+		return path, KindFastText, nil, nil
 	}
-	man, err := readManifest(ctx, path)
+	man, err = readManifest(ctx, path)
 	if err != nil && !errors.Is(err, modeldir.ErrNoManifest) {
-		return "", nil, err
+		return "", "", nil, err
 	}
 	if man != nil {
-		return storage.Join(path, man.File), man, nil
+		return storage.Join(path, man.File), man.Kind, man, nil
 	}
 	for _, name := range []string{"model.bin", "model.ftz"} {
 		p := storage.Join(path, name)
 		if ok, err := storage.Exists(ctx, p); err != nil {
-			return "", nil, err
+			return "", "", nil, err
 		} else if ok {
-			return p, nil, checkFastTextMagic(ctx, p)
+			return p, KindFastText, nil, checkFastTextMagic(ctx, p)
 		}
 	}
 	if storage.IsLocal(path) && isModel2Vec(path) {
-		return "", nil, fmt.Errorf("model %s is a Model2Vec model (static embeddings) without %s: it embeds text but does not classify it; train a head on it (winnow train-model2vec -m %s)", path, modeldir.ManifestName, path)
+		return "", "", nil, fmt.Errorf("model %s is a Model2Vec model (static embeddings) without %s: it embeds text but does not classify it; train a head on it (winnow train-model2vec -m %s)", path, modeldir.ManifestName, path)
 	}
-	return "", nil, fmt.Errorf("model directory %s has neither %s nor model.bin/model.ftz", path, modeldir.ManifestName)
+	if ok, err := isEncoderDir(ctx, path); err != nil {
+		return "", "", nil, err
+	} else if ok {
+		files, err := encoderFiles(ctx, path)
+		if err != nil {
+			return "", "", nil, err
+		}
+		weights := encoder.WeightsFile(files)
+		if weights == "" {
+			weights = "config.json" // the loader names what is missing
+		}
+		return storage.Join(path, weights), KindEncoder, nil, nil
+	}
+	return "", "", nil, fmt.Errorf("model directory %s has neither %s, model.bin/model.ftz nor a Hugging Face config.json", path, modeldir.ManifestName)
 }
 
 // readManifest reads dir's manifest on any filesystem; it returns an error

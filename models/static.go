@@ -238,9 +238,12 @@ func isModel2Vec(dir string) bool {
 	return f.Info("embeddings") != nil || f.Info("embedding.weight") != nil
 }
 
-func loadModel2VecEmbedder(ctx context.Context, dir string) (Embedder, bool, error) {
+func loadModel2VecEmbedder(ctx context.Context, dir string, opts EmbedderOptions) (Embedder, bool, error) {
 	if !isModel2Vec(dir) {
 		return nil, false, nil
+	}
+	if opts.Pooling != "" {
+		return nil, false, fmt.Errorf("%s is a Model2Vec model: it pools by its token weights, not by %q", dir, opts.Pooling)
 	}
 	names, err := Model2VecFiles(dir)
 	if err != nil {

@@ -29,11 +29,14 @@ func scoreFlags(cmd *cobra.Command, o *filter.ScoreOptions, ex *expressionFlags)
 	bindCommon(cmd, &o.Common)
 	ex.bind(cmd, true, false)
 	f := cmd.Flags()
-	f.StringVarP(&o.Model.Path, "model", "m", "", "model directory (with manifest.json) or fastText .bin/.ftz file; local, gs:// or s3://")
+	f.StringVarP(&o.Model.Path, "model", "m", "", "model directory (with manifest.json, or a Hugging Face BertForSequenceClassification directory) or fastText .bin/.ftz file; local, gs://, s3:// or hf://")
 	f.StringVar(&o.Model.Name, "model-name", "", "name of the model in field names, attributes and the version directory (default: the model's base name)")
 	f.StringVar(&o.Model.Normalizer, "normalizer", "", "normalizer of a model without manifest: "+strings.Join(normalize.Names(), ", ")+" (default "+normalize.Newlines+")"+"; a model directory uses its own")
 	f.StringVar(&o.Model.Tokenizer, "tokenizer", "", "tokenizer.json of tokenizer-based normalizers (its SHA-256 must match the model's)")
 	f.StringVar(&o.Model.PositiveLabel, "positive-label", "", `label whose probability is the score (default "pos" for a binary model)`)
+	f.StringVar(&o.Model.Backend, "backend", "", "GoMLX backend of an encoder: go (the default), xla:cuda or xla:/abs/path/plugin.so")
+	intVar(f, &o.Model.BatchSize, "batch-size", "", 0, nonNegative, "encoder: most texts per forward pass, at most 256 padded tokens each on average (default 32)")
+	intVar(f, &o.Model.MaxLength, "max-length", "", 0, nonNegative, "encoder: truncate texts to this many tokens, [CLS] and [SEP] included (default: the model's maximum)")
 	f.StringVar(&o.Field, "field", "", "field receiving the scores (default metadata.<model name>)")
 	f.BoolVar(&o.AllLabels, "all-labels", false, "also write every label's probability")
 	f.BoolVar(&o.NoVersionDir, "no-version-dir", false, "write into the output directory itself, not into <output>/<model>-<sha256[:12]>")
@@ -54,6 +57,16 @@ The model is a directory written by train-fasttext (its manifest names the
 normalizer, which is applied and checked) or any external fastText .bin/.ftz
 file (DCLM's, Ultra-FineWeb's, lid.176), whose text is normalized by
 --normalizer (default: newlines to spaces, what fastText's predict sees).
+
+It may also be a BERT-family encoder: a Hugging Face
+BertForSequenceClassification directory as it is (config.json,
+model.safetensors, tokenizer.json; e.g. HuggingFaceFW/fineweb-edu-classifier)
+or one written by "winnow train --kind encoder". A regression head writes
+"score" (the raw output) and "int_score" (rounded, clipped to 0-5); a
+multi-label head writes every label's probability and the top label. Texts
+are truncated to the model's maximum length (--max-length lowers it), grouped
+by token length into padded batches (--batch-size texts at most) and run on
+the GoMLX backend given by --backend (go, or XLA with a PJRT plugin on GPUs).
 
 Output goes to OUTPUT/<model>-<sha256[:12]>/ mirroring the input paths: one
 shard per input shard, committed atomically with a completion marker whose
@@ -219,8 +232,12 @@ func printFilterResult(w io.Writer, name string, res *filter.Result, elapsed tim
 		return
 	}
 	m := r.Model
-	fmt.Fprintf(w, "model %s (%s, sha256 %s, normalizer %s %s, score: %s)\n",
-		m.Name, m.Kind, m.Version(), m.Normalizer.Name, m.Normalizer.Version, m.Scoring.Describe(m.Labels))
+	norm := "none"
+	if m.Normalizer.Name != "" {
+		norm = m.Normalizer.Name + " " + m.Normalizer.Version
+	}
+	fmt.Fprintf(w, "model %s (%s, sha256 %s, normalizer %s, score: %s)\n",
+		m.Name, m.Kind, m.Version(), norm, m.Scoring.Describe(m.Labels))
 	printCut(w, r)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "shard\trows\tkept\tkept %\tbad\t")

@@ -79,7 +79,7 @@ func TestFilterFlagErrors(t *testing.T) {
 		{[]string{"score", "-i", data, "-o", "y"}, `"model" not set`},
 		{[]string{"score", "-i", data, "-o", "y", "-m", model, "--normalizer", "nope"}, `unknown normalizer "nope"`},
 		{[]string{"score", "-i", data, "-o", "y", "-m", model, "--positive-label", "pos"}, "not one of the model's labels"},
-		{[]string{"score", "-i", data, "-o", "y", "-m", data}, "has neither manifest.json nor model.bin"},
+		{[]string{"score", "-i", data, "-o", "y", "-m", data}, "has neither manifest.json, model.bin/model.ftz nor a Hugging Face config.json"},
 		{[]string{"score", "-i", data, "-o", "y", "-m", model, "--field", "a b"}, `--field "a b"`},
 	} {
 		_, err := runCLI(t, tc.args...)

@@ -72,7 +72,11 @@ type Options struct {
 	// whose validation loss does not improve by a relative PlateauThreshold
 	// (default 0.03), not below MinLearningRate (default 1e-6): model2vec's
 	// ReduceLROnPlateau. NoPlateau keeps the rate constant.
-	NoPlateau        bool    `json:"no_plateau,omitempty"`
+	NoPlateau bool `json:"no_plateau,omitempty"`
+	// LinearDecay replaces the plateau schedule by transformers' Trainer
+	// default: the rate falls linearly from LearningRate, at the first
+	// step, towards 0 after the last step of MaxEpochs epochs.
+	LinearDecay      bool    `json:"linear_decay,omitempty"`
 	PlateauFactor    float64 `json:"plateau_factor"`
 	PlateauPatience  int     `json:"plateau_patience"`
 	PlateauThreshold float64 `json:"plateau_threshold"`
@@ -212,6 +216,8 @@ func (o *Options) resolve(cfg *Config, trainRows int) error {
 		return fmt.Errorf("head: max epochs %d", o.MaxEpochs)
 	case o.Patience < 0 && o.MaxEpochs == 0:
 		return fmt.Errorf("head: early stopping is off and max epochs is unbounded")
+	case o.LinearDecay && o.MaxEpochs == 0:
+		return fmt.Errorf("head: a linear decay of the learning rate needs a number of epochs")
 	case o.ValidFraction <= 0 || o.ValidFraction >= 1:
 		return fmt.Errorf("head: validation fraction %v not in (0, 1)", o.ValidFraction)
 	case o.Clusters < 0:

@@ -276,6 +276,7 @@ func (r *run) fit(ctx context.Context) (*Head, error) {
 	rec := &Record{Mode: r.mode, Backend: r.backend.Name(), TrainRows: r.src.rows(), ValidRows: r.vsrc.rows(), ValidCarved: r.carved, Clusters: r.clusters}
 	var best [][]float32
 	start := time.Now()
+	step := 0
 	for epoch := 1; ; epoch++ {
 		t0 := time.Now()
 		if err := r.setLR(lr); err != nil {
@@ -287,10 +288,17 @@ func (r *run) fit(ctx context.Context) (*Head, error) {
 		}
 		var lossSum float64
 		var lossRows int
-		for _, b := range batches {
+		for i, b := range batches {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
+			if o.LinearDecay && i > 0 {
+				total := float64(o.MaxEpochs * len(batches))
+				if err := r.setLR(o.LearningRate * max(0, 1-float64(step)/total)); err != nil {
+					return nil, err
+				}
+			}
+			step++
 			l, err := r.step(b)
 			if err != nil {
 				return nil, fmt.Errorf("head: epoch %d: %w", epoch, err)
@@ -338,7 +346,10 @@ func (r *run) fit(ctx context.Context) (*Head, error) {
 		if rec.Stopped != "" {
 			break
 		}
-		if !o.NoPlateau {
+		switch {
+		case o.LinearDecay:
+			lr = o.LearningRate * max(0, 1-float64(step)/float64(o.MaxEpochs*len(batches)))
+		case !o.NoPlateau:
 			lr = plat.step(vloss, lr)
 		}
 	}

@@ -339,3 +339,37 @@ func TestTrainSameOnAnyCores(t *testing.T) {
 		t.Error("training on 1 and 4 cores gave different weights")
 	}
 }
+
+// TestTrainLinearDecay: the learning rate falls linearly over every step of
+// MaxEpochs epochs, as transformers' Trainer schedules it, and the steps
+// train with it.
+func TestTrainLinearDecay(t *testing.T) {
+	b := goBackend(t)
+	cfg := NewConfig(Classification, 8, 2)
+	cfg.Hidden = []int{16}
+	train, valid := blobsDataset(300, 8, 1), blobsDataset(100, 8, 2)
+	opts := Options{MaxEpochs: 4, Patience: -1, Seed: 1, BatchSize: 64, LearningRate: 0.01, LinearDecay: true}
+	h, err := Train(context.Background(), b, cfg, train, valid, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range h.Training.History {
+		if want := 0.01 * (1 - float64(i)/4); math.Abs(e.LearningRate-want) > 1e-12 {
+			t.Errorf("epoch %d starts at rate %v, want %v", e.Epoch, e.LearningRate, want)
+		}
+	}
+	opts.LinearDecay, opts.NoPlateau = false, true
+	constant, err := Train(context.Background(), b, cfg, train, valid, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wa, _, _ := h.Marshal()
+	wb, _, _ := constant.Marshal()
+	if string(wa) == string(wb) {
+		t.Error("a decaying rate trained the same weights as a constant one")
+	}
+	opts.LinearDecay, opts.MaxEpochs, opts.Patience = true, 0, 5
+	if _, err := Train(context.Background(), b, cfg, train, valid, opts); err == nil || !strings.Contains(err.Error(), "linear decay") {
+		t.Errorf("linear decay without epochs: %v", err)
+	}
+}

@@ -50,6 +50,12 @@ type ModelOptions struct {
 	Tokenizer  string `json:"tokenizer,omitempty"`
 	// PositiveLabel is the label whose probability is the score.
 	PositiveLabel string `json:"positive_label,omitempty"`
+	// Backend is the GoMLX backend of encoders (default "go"); BatchSize
+	// the most texts per forward pass, MaxLength the tokens texts are
+	// truncated to (default: the model's maximum).
+	Backend   string `json:"backend,omitempty"`
+	BatchSize int    `json:"batch_size,omitempty"`
+	MaxLength int    `json:"max_length,omitempty"`
 }
 
 // ScoreOptions configure Score.
@@ -251,6 +257,7 @@ func newPlan(ctx context.Context, command string, o FilterOptions) (*plan, error
 		Model: scoring.ModelRef{
 			Path: o.Model.Path, Name: o.Model.Name, Normalizer: o.Model.Normalizer,
 			Tokenizer: o.Model.Tokenizer, PositiveLabel: o.Model.PositiveLabel,
+			Backend: o.Model.Backend, BatchSize: o.Model.BatchSize, MaxLength: o.Model.MaxLength,
 		},
 		TextExpression: text, Field: o.Field, AllLabels: o.AllLabels,
 		Attributes: o.Attributes, IDExpression: o.IDExpression,

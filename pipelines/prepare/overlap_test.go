@@ -10,32 +10,11 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/winnowlabs/winnow/internal/testutil"
 	"github.com/winnowlabs/winnow/pipelines/mapstep"
 	"github.com/winnowlabs/winnow/transforms/shardmap"
 	"github.com/winnowlabs/winnow/transforms/storage"
 )
-
-// copyTree copies the files below src to dst.
-func copyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		if err := os.MkdirAll(filepath.Join(dst, filepath.Dir(rel)), 0o755); err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
 
 // snapshot returns every file below dir with its content.
 func snapshot(t *testing.T, dir string) map[string]string {
@@ -57,7 +36,7 @@ func snapshot(t *testing.T, dir string) map[string]string {
 // written, and the input is left byte for byte as it was.
 func TestTransformNeverWritesIntoItsInput(t *testing.T) {
 	root := t.TempDir()
-	copyTree(t, bundled(t), filepath.Join(root, "ds", "train"))
+	testutil.CopyTree(t, bundled(t), filepath.Join(root, "ds", "train"))
 	if err := os.Symlink("ds", filepath.Join(root, "dslink")); err != nil {
 		t.Fatal(err)
 	}

@@ -35,6 +35,8 @@ type EmbedArgs struct {
 	// name is empty).
 	Normalizer normalize.Spec `json:"normalizer"`
 	Fields     Fields         `json:"fields"`
+	// Embedder tunes the model (an encoder's pooling, backend, batches).
+	Embedder models.EmbedderOptions `json:"embedder,omitzero"`
 }
 
 type embedOp struct {
@@ -47,15 +49,17 @@ type embedOp struct {
 }
 
 type embedScratch struct {
-	texts [1]string
-	vec   []float32
-	raw   []byte
+	texts  []string
+	labels []string
+	idx    []int
+	vecs   []float32
+	raw    []byte
 }
 
 // newEmbedOp builds the op, loading the model once per process.
 func newEmbedOp(ctx context.Context, a EmbedArgs) (*embedOp, error) {
 	a.Fields = a.Fields.withDefaults()
-	e, err := models.SharedEmbedder(ctx, a.Model, a.SHA256)
+	e, err := models.SharedEmbedder(ctx, a.Model, a.SHA256, a.Embedder)
 	if err != nil {
 		return nil, err
 	}
@@ -74,44 +78,75 @@ func newEmbedOp(ctx context.Context, a EmbedArgs) (*embedOp, error) {
 	return o, nil
 }
 
+// Apply embeds one row.
 func (o *embedOp) Apply(r *rows.Row) (bool, error) {
+	rs, keep, errs := [1]*rows.Row{r}, [1]bool{}, [1]error{}
+	o.ApplyBatch(rs[:], keep[:], errs[:])
+	return keep[0], errs[0]
+}
+
+// ApplyBatch embeds the texts of all of rs in one call of the model (an
+// encoder runs them in padded batches by length) and replaces each row by
+// its feature record.
+func (o *embedOp) ApplyBatch(rs []*rows.Row, keep []bool, errs []error) {
+	s, ok := o.pool.Get().(*embedScratch)
+	if !ok {
+		s = &embedScratch{raw: make([]byte, 4*o.dim)}
+	}
+	defer o.pool.Put(s)
+	s.texts, s.labels, s.idx = s.texts[:0], s.labels[:0], s.idx[:0]
+	for i, r := range rs {
+		keep[i] = false
+		text, label, err := o.read(r)
+		if errs[i] = err; err != nil {
+			continue
+		}
+		s.idx = append(s.idx, i)
+		s.texts, s.labels = append(s.texts, text), append(s.labels, label)
+	}
+	n := len(s.idx) * o.dim
+	if cap(s.vecs) < n {
+		s.vecs = make([]float32, n)
+	}
+	s.vecs = s.vecs[:n]
+	err := o.e.Embed(s.texts, s.vecs)
+	clear(s.texts)
+	for j, i := range s.idx {
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		for d, v := range s.vecs[j*o.dim : (j+1)*o.dim] {
+			binary.LittleEndian.PutUint32(s.raw[4*d:], math.Float32bits(v))
+		}
+		line := make([]byte, 0, 24+len(s.labels[j])+base64.StdEncoding.EncodedLen(len(s.raw)))
+		line = append(line, `{"label":`...)
+		line = strconv.AppendQuote(line, s.labels[j])
+		line = append(line, `,"x":"`...)
+		line = base64.StdEncoding.AppendEncode(line, s.raw)
+		line = append(line, `"}`...)
+		rs[i].SetLine(line)
+		keep[i] = true
+	}
+	clear(s.labels)
+}
+
+// read returns a row's text, normalized, and its label.
+func (o *embedOp) read(r *rows.Row) (text, label string, err error) {
 	obj, err := r.Object()
 	if err != nil {
-		return false, err
+		return "", "", err
 	}
-	text, err := rows.TextOf(o.text, obj)
-	if err != nil {
-		return false, err
+	if text, err = rows.TextOf(o.text, obj); err != nil {
+		return "", "", err
 	}
-	label, err := rows.LabelOf(o.label, obj)
-	if err != nil {
-		return false, err
+	if label, err = rows.LabelOf(o.label, obj); err != nil {
+		return "", "", err
 	}
 	if o.norm != nil {
 		text = o.norm.Normalize(text)
 	}
-	s, ok := o.pool.Get().(*embedScratch)
-	if !ok {
-		s = &embedScratch{vec: make([]float32, o.dim), raw: make([]byte, 4*o.dim)}
-	}
-	defer o.pool.Put(s)
-	s.texts[0] = text
-	err = o.e.Embed(s.texts[:], s.vec)
-	s.texts[0] = ""
-	if err != nil {
-		return false, err
-	}
-	for i, v := range s.vec {
-		binary.LittleEndian.PutUint32(s.raw[4*i:], math.Float32bits(v))
-	}
-	line := make([]byte, 0, 24+len(label)+base64.StdEncoding.EncodedLen(len(s.raw)))
-	line = append(line, `{"label":`...)
-	line = strconv.AppendQuote(line, label)
-	line = append(line, `,"x":"`...)
-	line = base64.StdEncoding.AppendEncode(line, s.raw)
-	line = append(line, `"}`...)
-	r.SetLine(line)
-	return true, nil
+	return text, label, nil
 }
 
 func init() {

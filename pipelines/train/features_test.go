@@ -24,7 +24,7 @@ type hashEmbedder struct {
 const hashEmbedderFile = "hash-embedder.txt"
 
 func init() {
-	models.RegisterEmbedder("test-hash", func(ctx context.Context, dir string) (models.Embedder, bool, error) {
+	models.RegisterEmbedder("test-hash", func(ctx context.Context, dir string, _ models.EmbedderOptions) (models.Embedder, bool, error) {
 		b, err := os.ReadFile(filepath.Join(dir, hashEmbedderFile))
 		if os.IsNotExist(err) {
 			return nil, false, nil
@@ -86,7 +86,7 @@ func TestFeaturesAreTheEmbedderOutputAndResume(t *testing.T) {
 		"test":  {`{"text":"words","score":0}`},
 	})
 	model := writeHashEmbedder(t, 8)
-	e, err := models.LoadEmbedder(ctx, model)
+	e, err := models.LoadEmbedder(ctx, model, models.EmbedderOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

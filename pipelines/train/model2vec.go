@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/gomlx/compute"
+
 	"github.com/winnowlabs/winnow/internal/version"
 	"github.com/winnowlabs/winnow/models"
 	"github.com/winnowlabs/winnow/models/gomlxbackend"
@@ -109,18 +110,7 @@ func trainStatic(ctx context.Context, o Options, dir string) (*modeldir.Manifest
 	} else if so.Base == "" {
 		return nil, errors.New("no base model given (a Model2Vec directory), and not training from scratch")
 	}
-	splits, err := discoverSplits(ctx, o.Datasets)
-	if err != nil {
-		return nil, err
-	}
-	if len(splits["train"]) == 0 {
-		return nil, fmt.Errorf("no train split in %s", strings.Join(o.Datasets, ", "))
-	}
-	backendSpec := so.Backend
-	if backendSpec == "" {
-		backendSpec = gomlxbackend.Default
-	}
-	backend, err := gomlxbackend.Open(backendSpec)
+	splits, backend, backendSpec, err := prepareHead(ctx, o.Datasets, so.Backend)
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +142,7 @@ func trainStatic(ctx context.Context, o Options, dir string) (*modeldir.Manifest
 		if so.Base, err = models.ResolvePath(ctx, so.Base); err != nil {
 			return nil, fmt.Errorf("base model: %w", err)
 		}
-		if baseInfo, err = models.SharedEmbedder(ctx, so.Base, ""); err != nil {
+		if baseInfo, err = models.SharedEmbedder(ctx, so.Base, "", models.EmbedderOptions{}); err != nil {
 			return nil, fmt.Errorf("base model: %w", err)
 		}
 		if baseInfo.Info().Kind != models.KindEmbeddingModel2Vec {
@@ -168,7 +158,16 @@ func trainStatic(ctx context.Context, o Options, dir string) (*modeldir.Manifest
 		h, emb, refs, print, err = finetuneStatic(ctx, o, so, task, backend, emb, norm, splits, opts)
 	} else {
 		mode = "frozen"
-		h, refs, print, err = trainFrozen(ctx, o, so, task, backend, baseInfo, normSpec, splits, opts)
+		h, refs, print, err = trainFrozen(ctx, o, frozen{
+			featuresDir: so.FeaturesDir, progress: so.Progress, quiet: so.Quiet,
+			embed:    EmbedArgs{Model: so.Base, SHA256: baseInfo.Info().SHA256, Normalizer: normSpec, Fields: so.Fields},
+			dim:      baseInfo.Info().Dim,
+			labeller: func(train []string) (*labeller, error) { return newLabeller(task, train) },
+			config: func(classes int) head.Config {
+				return headConfig(task, baseInfo.Info().Dim, classes, so.Hidden)
+			},
+			opts: opts,
+		}, backend, splits)
 	}
 	if err != nil {
 		return nil, err
@@ -215,6 +214,27 @@ func trainStatic(ctx context.Context, o Options, dir string) (*modeldir.Manifest
 	return man, nil
 }
 
+// prepareHead finds the splits of the datasets, which must have a train
+// split, and opens the GoMLX backend of spec (default "go") that a head
+// trains on; it returns the spec with its default filled in.
+func prepareHead(ctx context.Context, datasets []string, spec string) (map[string][]dataset.File, compute.Backend, string, error) {
+	splits, err := discoverSplits(ctx, datasets)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if len(splits["train"]) == 0 {
+		return nil, nil, "", fmt.Errorf("no train split in %s", strings.Join(datasets, ", "))
+	}
+	if spec == "" {
+		spec = gomlxbackend.Default
+	}
+	backend, err := gomlxbackend.Open(spec)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return splits, backend, spec, nil
+}
+
 func bestEpoch(h *head.Head) head.Epoch {
 	for _, e := range h.Training.History {
 		if e.Epoch == h.Training.BestEpoch {
@@ -224,23 +244,40 @@ func bestEpoch(h *head.Head) head.Epoch {
 	return h.Training.History[len(h.Training.History)-1]
 }
 
-// trainFrozen pools every row once with a Beam step and trains the head on
-// the pooled rows.
-func trainFrozen(ctx context.Context, o Options, so StaticOptions, task head.Task, backend compute.Backend,
-	base models.Embedder, norm normalize.Spec, splits map[string][]dataset.File, opts head.Options) (*head.Head, []modeldir.DataRef, string, error) {
-	featuresDir := so.FeaturesDir
+// frozen describes a head trained on the features of a frozen embedding
+// model.
+type frozen struct {
+	// featuresDir keeps the features (default: the model directory's path
+	// with ".features" appended); progress and quiet direct the Beam
+	// step's progress lines.
+	featuresDir string
+	progress    io.Writer
+	quiet       bool
+	embed       EmbedArgs
+	dim         int
+	// labeller makes the labeller of the training labels; config the
+	// head's shape for its number of classes.
+	labeller func(train []string) (*labeller, error)
+	config   func(classes int) head.Config
+	opts     head.Options
+}
+
+// trainFrozen embeds every row once with a Beam step (reusing the features
+// of an earlier run with the same model and fields) and trains the head on
+// the features.
+func trainFrozen(ctx context.Context, o Options, f frozen, backend compute.Backend, splits map[string][]dataset.File) (*head.Head, []modeldir.DataRef, string, error) {
+	featuresDir := f.featuresDir
 	if featuresDir == "" {
 		featuresDir = filepath.Clean(o.Output) + ".features"
 	}
-	logf(o.Log, "pooling the rows with %s into %s", so.Base, featuresDir)
+	logf(o.Log, "embedding the rows with %s into %s", f.embed.Model, featuresDir)
 	m, err := computeFeatures(ctx, FeatureOptions{
-		Datasets: o.Datasets, Dir: featuresDir, Progress: so.Progress, Quiet: so.Quiet,
-		Embed: EmbedArgs{Model: so.Base, SHA256: base.Info().SHA256, Normalizer: norm, Fields: so.Fields},
+		Datasets: o.Datasets, Dir: featuresDir, Progress: f.progress, Quiet: f.quiet, Embed: f.embed,
 	})
 	if err != nil {
 		return nil, nil, "", err
 	}
-	by, err := readFeatures(ctx, m, base.Info().Dim)
+	by, err := readFeatures(ctx, m, f.dim)
 	if err != nil {
 		return nil, nil, "", err
 	}
@@ -248,7 +285,7 @@ func trainFrozen(ctx context.Context, o Options, so StaticOptions, task head.Tas
 	if train == nil || train.n() == 0 {
 		return nil, nil, "", errors.New("the train split has no rows")
 	}
-	lab, err := newLabeller(task, train.labels)
+	lab, err := f.labeller(train.labels)
 	if err != nil {
 		return nil, nil, "", err
 	}
@@ -262,7 +299,8 @@ func trainFrozen(ctx context.Context, o Options, so StaticOptions, task head.Tas
 			return nil, nil, "", err
 		}
 	}
-	cfg := headConfig(task, base.Info().Dim, len(lab.labels), so.Hidden)
+	cfg := f.config(len(lab.labels))
+	opts := f.opts
 	opts.Labels = lab.labels
 	logf(o.Log, "training the head on %d rows (%d valid) on the %s backend", train.n(), validRows(valid), backend.Name())
 	h, err := head.Train(ctx, backend, cfg, trainSet, validSet, opts)

@@ -279,7 +279,7 @@ func TestModel2VecBaseFromHub(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	local, err := models.LoadEmbedder(context.Background(), dir)
+	local, err := models.LoadEmbedder(context.Background(), dir, models.EmbedderOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

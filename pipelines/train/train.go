@@ -19,7 +19,13 @@
 //     head trained on GoMLX, as a classifier or a regressor; the embedding
 //     table is frozen (rows pooled once by a Beam step) or fine-tuned;
 //   - contrastive: the same embeddings with a scalar score head trained by
-//     a pairwise hinge loss within k-means clusters (bonepick's design).
+//     a pairwise hinge loss within k-means clusters (bonepick's design);
+//   - encoder: the FineWeb-Edu recipe on a BERT-family encoder (models/
+//     encoder): the [CLS] state of every row computed once by a Beam step
+//     with the encoder frozen, then the pooler (initialised from the
+//     checkpoint) and a linear regression or classification layer trained
+//     on GoMLX; the model directory is also a Hugging Face
+//     BertForSequenceClassification directory.
 //
 // Several dataset directories are concatenated, as in bonepick.
 package train
@@ -52,6 +58,8 @@ type Options struct {
 	FastText FastTextOptions
 	// Static configures the model2vec and contrastive kinds.
 	Static StaticOptions
+	// Encoder configures the encoder kind.
+	Encoder EncoderOptions
 }
 
 // trainer trains one kind into dir, a fresh directory that becomes the

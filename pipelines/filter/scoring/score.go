@@ -37,10 +37,18 @@ type ModelRef struct {
 	PositiveLabel string         `json:"positive_label,omitempty"`
 	SHA256        string         `json:"sha256,omitempty"`
 	Resolved      normalize.Spec `json:"resolved_normalizer"`
+	// Backend, BatchSize and MaxLength tune encoders (see
+	// models.LoadOptions).
+	Backend   string `json:"backend,omitempty"`
+	BatchSize int    `json:"batch_size,omitempty"`
+	MaxLength int    `json:"max_length,omitempty"`
 }
 
 func (m ModelRef) options() models.LoadOptions {
-	return models.LoadOptions{Name: m.Name, Normalizer: m.Normalizer, Tokenizer: m.Tokenizer, PositiveLabel: m.PositiveLabel, SHA256: m.SHA256}
+	return models.LoadOptions{
+		Name: m.Name, Normalizer: m.Normalizer, Tokenizer: m.Tokenizer, PositiveLabel: m.PositiveLabel, SHA256: m.SHA256,
+		Backend: m.Backend, BatchSize: m.BatchSize, MaxLength: m.MaxLength,
+	}
 }
 
 // classifiers caches loaded models by reference: every op of a process
@@ -149,12 +157,13 @@ type scoreOp struct {
 	pool               sync.Pool // *scratch
 }
 
-// scratch is the reusable memory of one Apply.
+// scratch is the reusable memory of one ApplyBatch.
 type scratch struct {
-	texts [1]string
-	preds [1]models.Prediction
-	text  []byte // the unescaped text
-	buf   []byte // the scores or attribute record being built
+	texts []string
+	preds []models.Prediction
+	idx   []int    // the rows whose text was read
+	text  [][]byte // per row: the unescaped text
+	buf   []byte   // the scores or attribute record being built
 }
 
 // NewScore builds the "score" op, loading its model (once per process).
@@ -193,26 +202,56 @@ func NewScore(ctx context.Context, a ScoreArgs) (rows.Op, error) {
 	return o, nil
 }
 
+// Apply scores one row.
 func (o *scoreOp) Apply(r *rows.Row) (bool, error) {
-	if err := r.Validate(); err != nil {
-		return false, err
-	}
+	rs, keep, errs := [1]*rows.Row{r}, [1]bool{}, [1]error{}
+	o.ApplyBatch(rs[:], keep[:], errs[:])
+	return keep[0], errs[0]
+}
+
+// ApplyBatch scores the rows of a shard's batch with one call of the
+// classifier (an encoder runs them in padded batches by token length) and
+// writes each row's scores, in input order.
+func (o *scoreOp) ApplyBatch(rs []*rows.Row, keep []bool, errs []error) {
 	s, ok := o.pool.Get().(*scratch)
 	if !ok {
 		s = &scratch{}
 	}
 	defer o.pool.Put(s)
-	text, err := o.text.text(r, &s.text)
-	if err != nil {
-		return false, err
+	s.texts, s.idx = s.texts[:0], s.idx[:0]
+	for len(s.text) < len(rs) {
+		s.text = append(s.text, nil)
 	}
-	s.texts[0] = text
-	err = o.clf.Predict(s.texts[:], s.preds[:])
-	s.texts[0] = ""
-	if err != nil {
-		return false, fmt.Errorf("%s: %w", o.info.Name, err)
+	for i, r := range rs {
+		keep[i], errs[i] = false, r.Validate()
+		if errs[i] != nil {
+			continue
+		}
+		text, err := o.text.text(r, &s.text[i])
+		if errs[i] = err; err != nil {
+			continue
+		}
+		s.idx = append(s.idx, i)
+		s.texts = append(s.texts, text)
 	}
-	p := &s.preds[0]
+	if len(s.preds) < len(s.texts) {
+		s.preds = append(s.preds, make([]models.Prediction, len(s.texts)-len(s.preds))...)
+	}
+	err := o.clf.Predict(s.texts, s.preds)
+	for j, i := range s.idx {
+		if err != nil {
+			errs[i] = fmt.Errorf("%s: %w", o.info.Name, err)
+			continue
+		}
+		keep[i], errs[i] = o.write(rs[i], s.texts[j], &s.preds[j], s)
+	}
+	clear(s.texts)
+}
+
+// write puts one row's prediction into it (or replaces it by its
+// attribute record) and applies the selection.
+func (o *scoreOp) write(r *rows.Row, text string, p *models.Prediction, s *scratch) (bool, error) {
+	var err error
 	if o.args.Attributes {
 		s.buf, err = o.attributes(s.buf[:0], r, text, p)
 		if err != nil {
@@ -239,17 +278,18 @@ func (o *scoreOp) Apply(r *rows.Row) (bool, error) {
 
 // appendScores appends the scores object written under Field:
 // {"score": S, "int_score": N} plus "label" (the top label) for
-// top-label scoring and "probs" ({label: p}) with AllLabels.
+// top-label scoring and multi-label models, and "probs" ({label: p}) with
+// AllLabels or a multi-label model.
 func (o *scoreOp) appendScores(b []byte, p *models.Prediction) []byte {
 	b = append(b, `{"score":`...)
 	b = strconv.AppendFloat(b, p.Score, 'g', -1, 64)
 	b = append(b, `,"int_score":`...)
 	b = strconv.AppendInt(b, int64(p.IntScore), 10)
-	if o.info.Scoring.Mode == models.ScoreTop {
+	if o.info.Scoring.Mode == models.ScoreTop || o.info.MultiLabel {
 		b = append(b, `,"label":`...)
 		b = append(b, o.labels[p.Top]...)
 	}
-	if o.args.AllLabels {
+	if o.args.AllLabels || o.info.MultiLabel {
 		b = append(b, `,"probs":{`...)
 		for i, v := range p.Probs {
 			if i > 0 {
@@ -282,7 +322,7 @@ func (o *scoreOp) attributes(b []byte, r *rows.Row, text string, p *models.Predi
 	b = strconv.AppendInt(b, int64(p.IntScore), 10)
 	b = append(b, "]]"...)
 	for i, v := range p.Probs {
-		if !o.args.AllLabels && (o.info.Scoring.Mode != models.ScoreTop || i != p.Top) {
+		if !o.args.AllLabels && !o.info.MultiLabel && (o.info.Scoring.Mode != models.ScoreTop || i != p.Top) {
 			continue
 		}
 		b = append(b, ',')

@@ -1,7 +1,8 @@
 // Package hftok tokenizes text with a Hugging Face tokenizer.json, as the
 // tokenizer-based normalizers need it: the token ids of a text without
 // special tokens, the string of each token, and the text of each id decoded
-// on its own.
+// on its own; and, for encoders, the special tokens its post-processor puts
+// around a sequence.
 //
 // The file is parsed by github.com/gomlx/go-huggingface (tokenizers/hftokenizer),
 // which also encodes and decodes every pipeline it supports. For the BERT
@@ -68,6 +69,10 @@ type Tokenizer struct {
 	bert    *bertEncoder
 	uni     *unigramEncoder
 	unk     string
+	// prefix and suffix are the special tokens the post-processor puts
+	// around a single sequence; specialsErr says why they are unknown.
+	prefix, suffix []int
+	specialsErr    error
 }
 
 // Load reads a tokenizer.json. A tokenizer_config.json beside it, when
@@ -110,7 +115,54 @@ func Load(path string) (*Tokenizer, error) {
 	case "WordPiece", "BPE", "WordLevel":
 		t.unk = spec.Model.UnkToken
 	}
+	t.prefix, t.suffix, t.specialsErr = singleSpecials(spec.PostProcessor)
 	return t, nil
+}
+
+// singleSpecials returns the special tokens a post-processor adds before and
+// after a single sequence.
+func singleSpecials(pp *hftokenizer.PostProcessor) (prefix, suffix []int, err error) {
+	if pp == nil {
+		return nil, nil, errors.New("no post_processor")
+	}
+	switch pp.Type {
+	case "TemplateProcessing":
+		seen := false
+		for _, item := range pp.Single {
+			switch {
+			case item.Sequence != nil:
+				if seen {
+					return nil, nil, errors.New("post_processor: the single template repeats the sequence")
+				}
+				seen = true
+			case item.SpecialToken != nil:
+				st, ok := pp.SpecialTokens[item.SpecialToken.ID]
+				if !ok || len(st.IDs) == 0 {
+					return nil, nil, fmt.Errorf("post_processor: special token %q has no ids", item.SpecialToken.ID)
+				}
+				if seen {
+					suffix = append(suffix, st.IDs...)
+				} else {
+					prefix = append(prefix, st.IDs...)
+				}
+			}
+		}
+		if !seen {
+			return nil, nil, errors.New("post_processor: the single template has no sequence")
+		}
+		return prefix, suffix, nil
+	case "BertProcessing", "RobertaProcessing":
+		cls, err := tokenIDPair("cls", pp.Cls)
+		if err != nil {
+			return nil, nil, err
+		}
+		sep, err := tokenIDPair("sep", pp.Sep)
+		if err != nil {
+			return nil, nil, err
+		}
+		return []int{cls}, []int{sep}, nil
+	}
+	return nil, nil, fmt.Errorf("post_processor of type %q is not supported", pp.Type)
 }
 
 func (t *Tokenizer) buildVocab(spec *hftokenizer.TokenizerJSON) error {
@@ -197,6 +249,27 @@ func (t *Tokenizer) AppendEncodePrefix(dst []int, text string, n, drop int) []in
 // (Hugging Face's tokenizer.model.unk_token), or "" when the model has none:
 // BPE may lack one, and a Unigram model names its unknown piece by id only.
 func (t *Tokenizer) UnkToken() string { return t.unk }
+
+// tokenIDPair parses a post-processor's ["[CLS]", 101] field.
+func tokenIDPair(name string, raw json.RawMessage) (int, error) {
+	var pair [2]json.RawMessage
+	var id int
+	if err := json.Unmarshal(raw, &pair); err != nil || json.Unmarshal(pair[1], &id) != nil {
+		return 0, fmt.Errorf("post_processor: %s is not a [token, id] pair: %s", name, raw)
+	}
+	return id, nil
+}
+
+// SingleSpecials returns the special token ids that Hugging Face's
+// post-processor puts before and after a single sequence when it encodes
+// with add_special_tokens=True ([CLS] and [SEP] for BERT). It supports the
+// TemplateProcessing, BertProcessing and RobertaProcessing post-processors.
+func (t *Tokenizer) SingleSpecials() (prefix, suffix []int, err error) {
+	if t.specialsErr != nil {
+		return nil, nil, fmt.Errorf("tokenizer %s: %w", t.path, t.specialsErr)
+	}
+	return t.prefix, t.suffix, nil
+}
 
 // Token returns the string of token id ("##ing" for a WordPiece
 // continuation), or "" for an unknown id.

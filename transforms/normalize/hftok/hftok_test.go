@@ -182,3 +182,50 @@ func TestLoadErrors(t *testing.T) {
 		t.Error("Load of invalid JSON succeeded")
 	}
 }
+
+func TestSingleSpecials(t *testing.T) {
+	tok := loadBert(t)
+	prefix, suffix, err := tok.SingleSpecials()
+	if err != nil || !slices.Equal(prefix, []int{101}) || !slices.Equal(suffix, []int{102}) {
+		t.Errorf("SingleSpecials = %v, %v, %v; want [101] [102]", prefix, suffix, err)
+	}
+}
+
+func TestSingleSpecialsPostProcessors(t *testing.T) {
+	const model = `"model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
+		"vocab": {"[UNK]": 0, "[CLS]": 1, "[SEP]": 2, "<s>": 3, "</s>": 4, "a": 5}}`
+	cases := []struct {
+		post           string
+		prefix, suffix []int
+		err            string
+	}{
+		{`{"type": "BertProcessing", "cls": ["[CLS]", 1], "sep": ["[SEP]", 2]}`, []int{1}, []int{2}, ""},
+		{`{"type": "RobertaProcessing", "cls": ["<s>", 3], "sep": ["</s>", 4], "trim_offsets": true}`, []int{3}, []int{4}, ""},
+		{`{"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
+			"special_tokens": {"<s>": {"id": "<s>", "ids": [3], "tokens": ["<s>"]}}}`, []int{3}, nil, ""},
+		{`{"type": "TemplateProcessing", "single": [{"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "[SEP]", "type_id": 0}}],
+			"special_tokens": {}}`, nil, nil, `special token "[SEP]" has no ids`},
+		{`{"type": "BertProcessing", "cls": "[CLS]", "sep": ["[SEP]", 2]}`, nil, nil, "cls is not a [token, id] pair"},
+		{`{"type": "ByteLevel"}`, nil, nil, `type "ByteLevel" is not supported`},
+		{`null`, nil, nil, "no post_processor"},
+	}
+	for _, c := range cases {
+		path := filepath.Join(t.TempDir(), "tokenizer.json")
+		if err := os.WriteFile(path, []byte(`{`+model+`, "post_processor": `+c.post+`}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		tok, err := Load(path)
+		if err != nil {
+			t.Fatalf("Load with post_processor %s: %v", c.post, err)
+		}
+		prefix, suffix, err := tok.SingleSpecials()
+		switch {
+		case c.err != "":
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("post_processor %s: error %v, want one containing %q", c.post, err, c.err)
+			}
+		case err != nil || !slices.Equal(prefix, c.prefix) || !slices.Equal(suffix, c.suffix):
+			t.Errorf("post_processor %s: SingleSpecials = %v, %v, %v; want %v %v", c.post, prefix, suffix, err, c.prefix, c.suffix)
+		}
+	}
+}
