@@ -228,14 +228,18 @@ func bestEpoch(h *head.Head) head.Epoch {
 // the pooled rows.
 func trainFrozen(ctx context.Context, o Options, so StaticOptions, task head.Task, backend compute.Backend,
 	base models.Embedder, norm normalize.Spec, splits map[string][]dataset.File, opts head.Options) (*head.Head, []modeldir.DataRef, string, error) {
-	featuresDir := so.FeaturesDir
-	if featuresDir == "" {
-		featuresDir = filepath.Clean(o.Output) + ".features"
+	featuresDir, err := featuresDirFor(so.FeaturesDir, o.Output)
+	if err != nil {
+		return nil, nil, "", err
 	}
-	logf(o.Log, "pooling the rows with %s into %s", so.Base, featuresDir)
+	model, err := workerModel(ctx, so.Base, base.Info().SHA256, featuresDir)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	logf(o.Log, "pooling the rows with %s into %s", model, featuresDir)
 	m, err := computeFeatures(ctx, FeatureOptions{
 		Datasets: o.Datasets, Dir: featuresDir, Progress: so.Progress, Quiet: so.Quiet,
-		Embed: EmbedArgs{Model: so.Base, SHA256: base.Info().SHA256, Normalizer: norm, Fields: so.Fields},
+		Embed: EmbedArgs{Model: model, SHA256: base.Info().SHA256, Normalizer: norm, Fields: so.Fields},
 	})
 	if err != nil {
 		return nil, nil, "", err
