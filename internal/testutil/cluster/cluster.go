@@ -135,6 +135,9 @@ func (c *Cluster) RunnerArgs() []string {
 type Result struct {
 	Stdout, Stderr string
 	Err            error
+	// CPU is the user and system time of the winnow process (with a local
+	// runner, of its workers too).
+	CPU time.Duration
 }
 
 // Run runs winnow with args on the cluster, from a working directory and
@@ -177,7 +180,11 @@ func (c *Cluster) run(t testing.TB, timeout time.Duration, args []string) Result
 		err = fmt.Errorf("winnow %s: no result after %v: %w", strings.Join(args, " "), timeout, ctx.Err())
 	}
 	c.removeWorkerCopies()
-	return Result{Stdout: stdout.String(), Stderr: stderr.String(), Err: err}
+	var cpu time.Duration
+	if cmd.ProcessState != nil {
+		cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	}
+	return Result{Stdout: stdout.String(), Stderr: stderr.String(), Err: err, CPU: cpu}
 }
 
 // Start starts winnow with args on the cluster without waiting; the
@@ -216,16 +223,20 @@ func (c *Cluster) WorkerProcesses() []int {
 	return pids
 }
 
-// children lists the processes whose parent is pid (Linux's /proc).
+// children lists the processes whose parent is pid (Linux's /proc: the
+// children of each of its threads).
 func children(pid int) []int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
-	if err != nil {
-		return nil
-	}
+	lists, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
 	var out []int
-	for _, f := range strings.Fields(string(b)) {
-		if n, err := strconv.Atoi(f); err == nil {
-			out = append(out, n)
+	for _, l := range lists {
+		b, err := os.ReadFile(l)
+		if err != nil {
+			continue
+		}
+		for _, f := range strings.Fields(string(b)) {
+			if n, err := strconv.Atoi(f); err == nil {
+				out = append(out, n)
+			}
 		}
 	}
 	return out
