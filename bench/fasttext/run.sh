@@ -9,9 +9,12 @@
 # prediction timing, the best counts, default 3), WORK (scratch
 # directory, default a new temporary one; it needs ~10 GB for the models),
 # FASTTEXT (the C++ binary, default fasttext). Needs /usr/bin/time and
-# taskset. Prints a Markdown table. Tools: cpp (the C++ tool), winnow
+# taskset. Prints Markdown tables, with the machine they were measured on
+# (bench/machine.sh) before and after. Tools: cpp (the C++ tool), winnow
 # (`winnow fasttext`) and slim (cmd/fasttext, the same code without the
 # pipeline runtime, whose process memory is comparable with the C++ tool's).
+# winnow picks its vector kernels from the CPU's features; to measure the
+# AVX2 kernels on an AVX-512 machine, run with GODEBUG=cpu.avx512f=off.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -70,29 +73,45 @@ macro_f1() {
 
 p_at_1() { awk -F'\t' '$1 == "P@1" { print $2 }' "$1"; }
 
+# ratio A B: A / B to two decimals.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+bench/machine.sh
 echo
-echo "| task | tool | wall s | user s | sys s | peak RSS MB | quality |"
-echo "|---|---|---:|---:|---:|---:|---|"
+echo "| task | tool | wall s | user s | sys s | peak RSS MB | quality | C++ wall / wall |"
+echo "|---|---|---:|---:|---:|---:|---|---:|"
 
-# Training (a): the cooking tutorial settings.
+# train NAME TRAIN TEST ARGS [KEEP]: trains each tool on TRAIN with ARGS and
+# prints a row per tool with its quality on TEST (P@1 and macro-F1) and the
+# C++ tool's wall time over its own. KEEP, when given, is where the C++
+# tool's model is kept.
+train() {
+	local name=$1 input=$2 test=$3 args=$4 keep=${5:-} cppwall="" tool bin
+	cut -d' ' -f2- "$test" >"$WORK/text.txt"
+	for tool in cpp winnow slim; do
+		bin=$(binary $tool)
+		measure "$WORK/out.txt" $bin supervised -input "$input" -output "$WORK/model-$tool" $args
+		$bin test "$WORK/model-$tool.bin" "$test" >"$WORK/test.txt"
+		$bin predict "$WORK/model-$tool.bin" "$WORK/text.txt" >"$WORK/pred.txt"
+		[ $tool = cpp ] && cppwall=$WALL
+		echo "| $name | $tool | $WALL | $USER | $SYS | $RSS_MB | P@1 $(p_at_1 "$WORK/test.txt"), macro-F1 $(macro_f1 "$test" "$WORK/pred.txt") | $(ratio "$cppwall" "$WALL") |"
+		if [ $tool = cpp ] && [ -n "$keep" ]; then
+			mv "$WORK/model-cpp.bin" "$keep"
+		fi
+		rm -f "$WORK/model-$tool.bin" "$WORK/model-$tool.vec"
+	done
+}
+
+# Training (a): the cooking tutorial settings (733 labels), with each loss.
 A="-lr 0.5 -wordNgrams 2 -epoch 25 -thread $THREADS -verbose 0"
-for tool in cpp winnow slim; do
-	bin=$(binary $tool)
-	measure "$WORK/out.txt" $bin supervised -input "$COOK_TRAIN" -output "$WORK/cook-$tool" $A
-	$bin test "$WORK/cook-$tool.bin" "$COOK_TEST" >"$WORK/test.txt"
-	echo "| train (a) cooking \`$A\` | $tool | $WALL | $USER | $SYS | $RSS_MB | P@1 $(p_at_1 "$WORK/test.txt") |"
-done
+train "train (a) cooking \`$A\`" "$COOK_TRAIN" "$COOK_TEST" "$A"
+train "train (a) cooking, -loss hs" "$COOK_TRAIN" "$COOK_TEST" "$A -loss hs"
+train "train (a) cooking, -loss ns" "$COOK_TRAIN" "$COOK_TEST" "$A -loss ns"
 
-# Training (b): bonepick's defaults on the legal annotations.
+# Training (b): bonepick's defaults on the legal annotations; the C++
+# tool's model is the 2 GB model of the prediction benchmark below.
 B="-dim 256 -lr 0.1 -wordNgrams 3 -minCount 5 -epoch 3 -bucket 2000000 -ws 5 -neg 5 -loss softmax -seed 42 -thread $THREADS -verbose 0"
-cut -d' ' -f2- "$WORK/legal_test.txt" >"$WORK/legal_text.txt"
-for tool in cpp winnow slim; do
-	bin=$(binary $tool)
-	measure "$WORK/out.txt" $bin supervised -input "$WORK/legal_train.txt" -output "$WORK/legal-$tool" $B
-	$bin predict "$WORK/legal-$tool.bin" "$WORK/legal_text.txt" >"$WORK/pred.txt"
-	$bin test "$WORK/legal-$tool.bin" "$WORK/legal_test.txt" >"$WORK/test.txt"
-	echo "| train (b) legal, bonepick defaults | $tool | $WALL | $USER | $SYS | $RSS_MB | P@1 $(p_at_1 "$WORK/test.txt"), macro-F1 $(macro_f1 "$WORK/legal_test.txt" "$WORK/pred.txt") |"
-done
+train "train (b) legal, bonepick defaults" "$WORK/legal_train.txt" "$WORK/legal_test.txt" "$B" "$WORK/legal-cpp.bin"
 
 # Prediction throughput on the web corpus, model loading excluded: each
 # configuration is also timed on an empty input, and that time subtracted.
@@ -140,8 +159,8 @@ single_wall() {
 }
 
 echo
-echo "| predict | model | tool | single core MB/s | $THREADS cores MB/s | load s | peak RSS MB (one process) |"
-echo "|---|---|---|---:|---:|---:|---:|"
+echo "| predict | model | tool | single core MB/s | × C++ | $THREADS cores MB/s | × C++ | $THREADS cores / 1 | load s | peak RSS MB (one process) |"
+echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"
 # The bonepick-style model (b) trained by the C++ tool is read by both.
 for model in "$LID" "$WORK/legal-cpp.bin"; do
 	name=$(basename "$model")
@@ -154,7 +173,10 @@ for model in "$LID" "$WORK/legal-cpp.bin"; do
 		pload=$(best parallel "$bin" "$model" "$WORK"/empty.part.*)
 		ptotal=$(best parallel "$bin" "$model" "$WORK"/web.part.*)
 		multi=$(awk -v b="$BYTES" -v w="$ptotal" -v l="$pload" 'BEGIN { printf "%.1f", b / 1048576 / (w - l) }')
-		echo "| predict-prob k=1 | $name | $tool | $single | $multi | $load | $rss |"
+		if [ $tool = cpp ]; then
+			cpp_single=$single cpp_multi=$multi
+		fi
+		echo "| predict-prob k=1 | $name | $tool | $single | $(ratio "$single" "$cpp_single") | $multi | $(ratio "$multi" "$cpp_multi") | $(ratio "$multi" "$single") | $load | $rss |"
 	done
 done
 # The Go API: one goroutine, and one per core sharing the model.
@@ -172,4 +194,5 @@ for model in "$LID" "$WORK/legal-cpp.bin"; do
 done
 echo '```'
 echo
-echo "corpus: $BYTES bytes of web text; threads: $THREADS; $(nproc) cores; $(uname -m); fastText C++ $(dpkg-query -W -f '${Version}' fasttext 2>/dev/null || echo unknown)"
+echo "corpus: $BYTES bytes of web text; threads: $THREADS; fastText C++ $(dpkg-query -W -f '${Version}' fasttext 2>/dev/null || echo unknown); winnow kernels: $(GOMAXPROCS=1 go test -run TestKernelSelection -v ./models/fasttext/ | awk '/in use/ { print $NF; exit }')"
+bench/machine.sh

@@ -5,6 +5,8 @@
 #
 #   bench/prepare/run.sh [SIZE_MB] [RUNS]     (defaults: 240, 3)
 #   COLD_BUILD=1 bench/prepare/run.sh          also times a cold build of cmd/winnow
+#
+# Ends with the machine the figures come from (bench/machine.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 size_mb=${1:-240}
@@ -70,3 +72,5 @@ awk -v bytes="$in_bytes" '
       printf "%-28s %10.2f %10.2f %12.2f %10.1f %12.0f\n", name[k], w, best[k], cpu[k]/wall[k], bytes/1e6/w, rss[k]/1024 }
     printf "\nwall-time ratio beam/plain (mean): %.3f\n", (wall["beam"]/n["beam"])/(wall["plain"]/n["plain"])
   }' "$results"
+echo
+bench/machine.sh

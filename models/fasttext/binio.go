@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"unsafe"
 )
 
@@ -21,10 +22,34 @@ type binReader struct {
 	off int64
 	e   error
 	buf [8]byte
+	// file is set when reading a file from its offset base: large
+	// matrices are then mapped instead of read (see mapFloats).
+	file *os.File
+	base int64
 }
 
 func newBinReader(r io.Reader) *binReader {
-	return &binReader{r: bufio.NewReaderSize(r, 1<<20)}
+	b := &binReader{r: bufio.NewReaderSize(r, 1<<20)}
+	if f, ok := r.(*os.File); ok {
+		if pos, err := f.Seek(0, io.SeekCurrent); err == nil {
+			b.file, b.base = f, pos
+		}
+	}
+	return b
+}
+
+// fileOffset returns the file offset of the next byte to read.
+func (b *binReader) fileOffset() int64 { return b.base + b.off }
+
+// skip moves past the next n bytes of the file without reading them.
+func (b *binReader) skip(n int64) error {
+	if _, err := b.file.Seek(b.fileOffset()+n, io.SeekStart); err != nil {
+		b.fail(err)
+		return b.e
+	}
+	b.r.Reset(b.file)
+	b.off += n
+	return nil
 }
 
 func (b *binReader) err() error { return b.e }

@@ -39,6 +39,7 @@ type dictionary struct {
 	label      string
 	minn, maxn int
 	bucket     int
+	bucketMod  fastMod // remainders by bucket
 	wordNgrams int
 	model      ModelKind
 	t          float64
@@ -66,6 +67,7 @@ type dictionary struct {
 func newDictionary(a *Args) *dictionary {
 	return &dictionary{
 		label: a.Label, minn: a.Minn, maxn: a.Maxn, bucket: a.Bucket,
+		bucketMod:  newFastMod(uint32(a.Bucket)),
 		wordNgrams: a.WordNgrams, model: a.Model, t: a.T,
 		pruneSize: -1,
 	}
@@ -252,7 +254,6 @@ func (d *dictionary) subwords(id int32) []int32 {
 // includes the < and > boundary marks), counting UTF-8 characters, skipping
 // the single-character n-grams made of a boundary mark.
 func (d *dictionary) computeSubwords(word []byte, ids []int32) []int32 {
-	bucket := uint32(d.bucket)
 	for i := 0; i < len(word); i++ {
 		if word[i]&0xC0 == 0x80 {
 			continue
@@ -267,10 +268,10 @@ func (d *dictionary) computeSubwords(word []byte, ids []int32) []int32 {
 				j++
 			}
 			if n >= d.minn && !(n == 1 && (i == 0 || j == len(word))) {
-				id := int32(h % bucket)
+				id := int32(d.bucketMod.mod32(h))
 				if d.pruneSize < 0 {
 					ids = append(ids, d.nwords+id)
-				} else {
+				} else if d.pruneIndex.mayHave(id) {
 					ids = d.pushHash(ids, id)
 				}
 			}
@@ -279,20 +280,17 @@ func (d *dictionary) computeSubwords(word []byte, ids []int32) []int32 {
 	return ids
 }
 
-// pushHash appends the row of hashed bucket id, mapped through the prune
-// index of a pruned dictionary (where dropped buckets have no row).
+// pushHash appends the row of hashed bucket id (in [0, bucket)), mapped
+// through the prune index of a pruned dictionary (where dropped buckets
+// have no row).
 func (d *dictionary) pushHash(ids []int32, id int32) []int32 {
-	if d.pruneSize == 0 || id < 0 {
-		return ids
+	if d.pruneSize < 0 {
+		return append(ids, d.nwords+id)
 	}
-	if d.pruneSize > 0 {
-		row, ok := d.pruneIndex.get(id)
-		if !ok {
-			return ids
-		}
-		id = row
+	if row, ok := d.pruneIndex.get(id); ok {
+		ids = append(ids, d.nwords+row)
 	}
-	return append(ids, d.nwords+id)
+	return ids
 }
 
 // addWordNgrams appends the rows of the word n-grams (2..n words) of a line
@@ -302,12 +300,16 @@ func (d *dictionary) addWordNgrams(ids []int32, hashes []uint32, n int) []int32 
 	if n <= 1 {
 		return ids
 	}
-	bucket := uint64(d.bucket)
 	for i := range hashes {
 		h := uint64(int64(int32(hashes[i])))
 		for j := i + 1; j < len(hashes) && j < i+n; j++ {
 			h = h*ngramMultiplier + uint64(int64(int32(hashes[j])))
-			ids = d.pushHash(ids, int32(h%bucket))
+			id := int32(d.bucketMod.mod64(h))
+			if d.pruneSize < 0 {
+				ids = append(ids, d.nwords+id)
+			} else if d.pruneIndex.mayHave(id) {
+				ids = d.pushHash(ids, id)
+			}
 		}
 	}
 	return ids

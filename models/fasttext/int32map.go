@@ -11,7 +11,6 @@ type int32Map struct {
 	// present has a bit per key below limit; most lookups (n-grams whose
 	// bucket was pruned) stop at this small bitmap.
 	present []uint64
-	limit   uint32
 }
 
 type mapSlot struct{ key, val int32 } // key -1 marks an empty slot
@@ -23,7 +22,7 @@ func newInt32Map(n int, limit int) int32Map {
 		size <<= 1
 	}
 	m := int32Map{slots: make([]mapSlot, size), mask: uint32(size - 1),
-		present: make([]uint64, (limit+63)/64), limit: uint32(limit)}
+		present: make([]uint64, (limit+63)/64)}
 	for i := range m.slots {
 		m.slots[i].key = -1
 	}
@@ -40,9 +39,16 @@ func (m *int32Map) put(k, v int32) {
 	m.slots[i] = mapSlot{k, v}
 }
 
+// mayHave reports whether k's bit is set in the bitmap: false means k is
+// not in m, which most lookups (pruned n-grams) learn from it alone.
+func (m *int32Map) mayHave(k int32) bool {
+	w := uint32(k) >> 6
+	return w < uint32(len(m.present)) && m.present[w]&(1<<(uint32(k)&63)) != 0
+}
+
 // get returns m[k].
 func (m *int32Map) get(k int32) (int32, bool) {
-	if uint32(k) >= m.limit || m.present[k>>6]&(1<<(k&63)) == 0 {
+	if !m.mayHave(k) {
 		return 0, false
 	}
 	for i := uint32(k) & m.mask; ; i = (i + 1) & m.mask {

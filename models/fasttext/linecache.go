@@ -108,7 +108,10 @@ type lineSource struct {
 	tr    *tokenReader
 	pos   int64 // file offset of tr's start
 	atEOF bool
-	line  lineBuilder
+	// Lines read from the file alternate between two builders, so that a
+	// line stays valid while the next one is read (see trainer.worker).
+	lines [2]lineBuilder
+	cur   int
 }
 
 func newLineSource(d *dictionary, cache *lineCache, path string, pos int64) (*lineSource, error) {
@@ -139,7 +142,7 @@ func (s *lineSource) close() {
 }
 
 // read returns the next line's input rows, labels and token count; the
-// slices are valid until the next call.
+// slices are valid until the call after next.
 func (s *lineSource) read() (ids, labels []int32, ntok int32, err error) {
 	if s.next >= 0 {
 		ids, labels, ntok = s.cache.line(s.next)
@@ -155,7 +158,9 @@ func (s *lineSource) read() (ids, labels []int32, ntok int32, err error) {
 		s.tr.reset(s.f)
 		s.pos, s.atEOF = 0, false
 	}
-	s.d.readLine(s.tr, &s.line)
+	s.cur ^= 1
+	line := &s.lines[s.cur]
+	s.d.readLine(s.tr, line)
 	if s.tr.err != nil {
 		if err := s.tr.readErr(); err != nil {
 			return nil, nil, 0, fmt.Errorf("read training data %s: %w", s.path, err)
@@ -167,5 +172,5 @@ func (s *lineSource) read() (ids, labels []int32, ntok int32, err error) {
 			s.close()
 		}
 	}
-	return s.line.ids, s.line.labels, s.line.ntok, nil
+	return line.ids, line.labels, line.ntok, nil
 }

@@ -12,9 +12,15 @@ type LineReader struct {
 	line lineBuilder
 }
 
-// NewLineReader returns a LineReader for m's dictionary over r.
+// NewLineReader returns a LineReader for m's dictionary over r. It
+// remembers the character n-gram rows of the out-of-vocabulary words it
+// meets, as a Predictor does.
 func NewLineReader(m *Model, r io.Reader) *LineReader {
-	return &LineReader{m: m, tr: newTokenReader(r, 1<<16)}
+	l := &LineReader{m: m, tr: newTokenReader(r, 1<<16)}
+	if m.dict.maxn > 0 {
+		l.line.oov = newSubwordCache()
+	}
+	return l
 }
 
 // Next reads the next line; it returns false at the end of the input or on

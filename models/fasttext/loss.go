@@ -27,8 +27,12 @@ func init() {
 	}
 }
 
-// sigmoid is fastText's table-based logistic function.
+// sigmoid is fastText's table-based logistic function. NaN (from a
+// diverged model) stays NaN, so that the loss shows it.
 func sigmoid(x float32) float32 {
+	if x != x {
+		return x
+	}
 	if x < -maxSigmoid {
 		return 0
 	}
@@ -39,10 +43,14 @@ func sigmoid(x float32) float32 {
 	return sigmoidTable[i]
 }
 
-// tableLog is fastText's table-based logarithm of a probability.
+// tableLog is fastText's table-based logarithm of a probability (NaN for
+// NaN).
 func tableLog(x float32) float32 {
 	if x > 1 {
 		return 0
+	}
+	if x != x {
+		return x
 	}
 	return logTable[int64(x*logTableSize)]
 }

@@ -3,16 +3,25 @@ package fasttext
 import (
 	"fmt"
 	"math"
+	"runtime"
 )
 
 // maxMatrixElems bounds the size a model file may declare for a matrix, so
 // that a corrupt header fails with an error instead of a huge allocation.
 const maxMatrixElems = 1 << 36
 
+// mapMatrixMinBytes is the size from which a dense matrix is mapped from
+// its file rather than read (where mapFloats can): below it, reading costs
+// nothing worth saving.
+const mapMatrixMinBytes = 64 << 20
+
 // denseMatrix is a row-major m×n float32 matrix.
 type denseMatrix struct {
 	m, n int64
 	data []float32
+	// mapped is set when data is a private mapping of the model file
+	// (see mapFloats), released when the matrix is unreachable.
+	mapped bool
 }
 
 func newDenseMatrix(m, n int64) *denseMatrix {
@@ -23,6 +32,31 @@ func newDenseMatrix(m, n int64) *denseMatrix {
 func (d *denseMatrix) row(i int32) []float32 {
 	off := int64(i) * d.n
 	return d.data[off : off+d.n : off+d.n]
+}
+
+// withPaddedRows returns d with each row padded with zeros to a multiple
+// of 16 values: d itself when its rows are already such a multiple, or a
+// copy.
+func (d *denseMatrix) withPaddedRows() *denseMatrix {
+	stride := int64(padded(int(d.n)))
+	if stride == d.n {
+		return d
+	}
+	p := newDenseMatrix(d.m, stride)
+	for i := range d.m {
+		copy(p.row(int32(i)), d.row(int32(i)))
+	}
+	return p
+}
+
+// copyPaddedRows copies the rows of p, made by withPaddedRows, back into d.
+func (d *denseMatrix) copyPaddedRows(p *denseMatrix) {
+	if p == d {
+		return
+	}
+	for i := range d.m {
+		copy(d.row(int32(i)), p.row(int32(i)))
+	}
 }
 
 // checkIDs panics unless every id indexes a row; the vector kernels rely
@@ -38,19 +72,35 @@ func (d *denseMatrix) checkIDs(ids []int32) {
 // addRowsTo adds rows ids to dst (len n), in order.
 func (d *denseMatrix) addRowsTo(dst []float32, ids []int32) {
 	d.checkIDs(ids)
-	gatherAdd(dst[:d.n], d.data, ids, int(d.n))
+	kernels.gatherAdd(dst[:d.n], d.data, ids, int(d.n))
+	runtime.KeepAlive(d) // d.data may be a mapping released with d
+}
+
+// prefetchRowsAhead is how many of a line's input rows are fetched into
+// the cache ahead of their use; the gather kernel prefetches the rest as
+// it goes.
+const prefetchRowsAhead = 16
+
+// prefetchRows asks the CPU to fetch the first rows ids into its caches.
+func (d *denseMatrix) prefetchRows(ids []int32) {
+	ids = ids[:min(len(ids), prefetchRowsAhead)]
+	d.checkIDs(ids)
+	prefetchRows(d.data, ids, int(d.n))
+	runtime.KeepAlive(d)
 }
 
 // addToRows adds src (len n) to rows ids, in order.
 func (d *denseMatrix) addToRows(src []float32, ids []int32) {
 	d.checkIDs(ids)
-	scatterAdd(src[:d.n], d.data, ids, int(d.n))
+	kernels.scatterAdd(src[:d.n], d.data, ids, int(d.n))
+	runtime.KeepAlive(d)
 }
 
 func (d *denseMatrix) save(w *binWriter) {
 	w.i64(d.m)
 	w.i64(d.n)
 	w.f32s(d.data)
+	runtime.KeepAlive(d)
 }
 
 func loadDenseMatrix(r *binReader) (*denseMatrix, error) {
@@ -60,6 +110,16 @@ func loadDenseMatrix(r *binReader) (*denseMatrix, error) {
 	}
 	if m < 0 || n < 0 || (n > 0 && m > maxMatrixElems/n) {
 		return nil, fmt.Errorf("invalid matrix shape %d×%d", m, n)
+	}
+	if r.file != nil {
+		d := &denseMatrix{m: m, n: n}
+		if data, ok := mapFloats(r.file, r.fileOffset(), m*n, d); ok {
+			d.data, d.mapped = data, true
+			if err := r.skip(4 * m * n); err != nil {
+				return nil, fmt.Errorf("matrix %d×%d data: %w", m, n, err)
+			}
+			return d, nil
+		}
 	}
 	d := newDenseMatrix(m, n)
 	adviseHugePages(d.data) // before the pages are first written
@@ -117,12 +177,37 @@ func (q *quantMatrix) norm(i int32) float32 {
 	if !q.qnorm {
 		return 1
 	}
-	return q.npq.centroid(0, q.normCodes[i])[0]
+	return q.npq.centroids[q.normCodes[i]]
 }
 
-// addRow adds row i, scaled by a, to x.
-func (q *quantMatrix) addRow(x []float32, i int32, a float32) {
-	q.pq.addCode(x, q.codes, i, a*q.norm(i))
+// addRows adds rows ids to x, in order, as QuantMatrix::addRowToVector
+// does for each (each element gets alpha*centroid rounded, then added).
+// The leading sub-quantizers of two values go four at a time through
+// kernels.pqAddGroup, which keeps the element order of these additions.
+func (q *quantMatrix) addRows(x []float32, ids []int32) {
+	for _, id := range ids {
+		if id < 0 || int64(id) >= q.m {
+			panic(fmt.Sprintf("fasttext: quantized row %d out of range [0, %d)", id, q.m))
+		}
+	}
+	m0 := 0
+	if groups := q.pq.pairGroups(); groups > 0 {
+		nc, nt := []uint8(nil), []float32(nil)
+		if q.qnorm {
+			nc, nt = q.normCodes, q.npq.centroids[:pqKsub]
+		}
+		nsubq := int(q.pq.nsubq)
+		for g := range groups {
+			m := 4 * g
+			kernels.pqAddGroup(x[2*m:2*m+8], q.codes[m:], nsubq, q.pq.centroids[m*pqKsub*2:], nc, nt, ids)
+		}
+		m0 = 4 * groups
+	}
+	if m0 < int(q.pq.nsubq) {
+		for _, id := range ids {
+			q.pq.addCodeFrom(x, q.codes, id, q.norm(id), m0)
+		}
+	}
 }
 
 // dotRow returns the dot product of row i and x.

@@ -229,7 +229,7 @@ func (m *Model) buildLoss() {
 
 // Save writes the model to path (fastText's format: a quantized model is
 // what fastText calls .ftz). The file is written under a temporary name and
-// renamed into place.
+// renamed into place; blocks of zeros are left as holes (see sparseFile).
 func (m *Model) Save(path string) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
@@ -241,7 +241,12 @@ func (m *Model) Save(path string) error {
 		tmp.Close()
 		return fmt.Errorf("save fastText model: %w", err)
 	}
-	if err := m.Write(tmp); err != nil {
+	sf := &sparseFile{f: tmp}
+	err = m.Write(sf)
+	if err == nil {
+		err = sf.finish()
+	}
+	if err != nil {
 		tmp.Close()
 		return fmt.Errorf("save fastText model %s: %w", path, err)
 	}

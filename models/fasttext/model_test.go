@@ -2,7 +2,9 @@ package fasttext
 
 import (
 	"bytes"
+	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -153,5 +155,60 @@ func TestPredictConcurrent(t *testing.T) {
 	close(errs)
 	for e := range errs {
 		t.Errorf("concurrent prediction of %q differs", e)
+	}
+}
+
+// TestLoadMapped loads a model whose input matrix is large enough to be
+// mapped from the file (on Linux, where the filesystem allows it) and
+// checks it against the same model read into memory: predictions, vectors
+// and the bytes it writes. Writing to the mapped rows (as quantization's
+// normalisation does) must leave the file untouched.
+func TestLoadMapped(t *testing.T) {
+	path, lines := writeTrainingFile(t, 2)
+	a := smallArgs()
+	a.Dim, a.Bucket, a.Epoch = 16, mapMatrixMinBytes/64+1000, 2
+	m, err := Train(context.Background(), path, a, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	model := filepath.Join(t.TempDir(), "big.bin")
+	if err := m.Save(model); err != nil {
+		t.Fatal(err)
+	}
+	orig, err := os.ReadFile(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mapped, err := Load(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d MB input matrix mapped: %v", len(orig)>>20, mapped.input.mapped)
+	read, err := Read(bytes.NewReader(orig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if read.input.mapped {
+		t.Fatal("a model read from memory reports a mapped matrix")
+	}
+	for _, l := range lines {
+		if g, w := mapped.Predict(l, 2, 0), read.Predict(l, 2, 0); len(g) != len(w) || g[0] != w[0] || g[1] != w[1] {
+			t.Fatalf("%q: mapped model predicts %v, read one %v", l, g, w)
+		}
+		g, w := mapped.SentenceVector(l), read.SentenceVector(l)
+		closeSlices(t, "sentence vector", len(w), g, w, 0)
+	}
+	var buf bytes.Buffer
+	if err := mapped.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(buf.Bytes(), orig) {
+		t.Error("the mapped model writes different bytes")
+	}
+	for i := 0; i < len(mapped.input.data); i += 1 << 16 {
+		mapped.input.data[i] = 42
+	}
+	if after, _ := os.ReadFile(model); !bytes.Equal(after, orig) {
+		t.Error("writing to the mapped matrix changed its file")
 	}
 }

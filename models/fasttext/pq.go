@@ -56,6 +56,11 @@ func (p *productQuantizer) centroid(m int32, i uint8) []float32 {
 
 // addCode adds alpha times the decoded row t to x.
 func (p *productQuantizer) addCode(x []float32, codes []uint8, t int32, alpha float32) {
+	p.addCodeFrom(x, codes, t, alpha, 0)
+}
+
+// addCodeFrom is addCode for the sub-quantizers from m0 on.
+func (p *productQuantizer) addCodeFrom(x []float32, codes []uint8, t int32, alpha float32, m0 int) {
 	nsubq := int(p.nsubq)
 	code := codes[nsubq*int(t):][:nsubq]
 	dsub := int(p.dsub)
@@ -64,7 +69,7 @@ func (p *productQuantizer) addCode(x []float32, codes []uint8, t int32, alpha fl
 		full = nsubq
 	}
 	if dsub == 2 {
-		for m := 0; m < full; m++ {
+		for m := m0; m < full; m++ {
 			off := (m*pqKsub + int(code[m])) * 2
 			c := p.centroids[off : off+2 : off+2]
 			xs := x[2*m : 2*m+2 : 2*m+2]
@@ -72,7 +77,7 @@ func (p *productQuantizer) addCode(x []float32, codes []uint8, t int32, alpha fl
 			xs[1] += float32(alpha * c[1])
 		}
 	} else {
-		for m := 0; m < full; m++ {
+		for m := m0; m < full; m++ {
 			off := (m*pqKsub + int(code[m])) * dsub
 			c := p.centroids[off : off+dsub : off+dsub]
 			xs := x[m*dsub:][:dsub]
@@ -81,7 +86,7 @@ func (p *productQuantizer) addCode(x []float32, codes []uint8, t int32, alpha fl
 			}
 		}
 	}
-	if full < nsubq {
+	if full < nsubq && m0 <= full {
 		m := int32(full)
 		c := p.centroid(m, code[m])
 		xs := x[full*dsub:][:len(c)]
@@ -89,6 +94,20 @@ func (p *productQuantizer) addCode(x []float32, codes []uint8, t int32, alpha fl
 			xs[n] += float32(alpha * v)
 		}
 	}
+}
+
+// pairGroups returns how many groups of four leading sub-quantizers of two
+// values each the vectorised pqAddGroup can decode: the whole row but for
+// up to three sub-quantizers and a shorter last one.
+func (p *productQuantizer) pairGroups() int {
+	if p.dsub != 2 {
+		return 0
+	}
+	full := int(p.nsubq)
+	if p.lastdsub != p.dsub {
+		full--
+	}
+	return full / 4
 }
 
 // mulCode returns alpha times the dot product of x and the decoded row t,

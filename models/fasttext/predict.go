@@ -134,9 +134,7 @@ func (m *Model) predictIDs(s *predictState, ids []int32, k int, threshold float3
 func (m *Model) computeHidden(ids []int32, hidden []float32) {
 	zero(hidden)
 	if m.qinput != nil {
-		for _, id := range ids {
-			m.qinput.addRow(hidden, id, 1)
-		}
+		m.qinput.addRows(hidden, ids)
 	} else {
 		m.input.addRowsTo(hidden, ids)
 	}

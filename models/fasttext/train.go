@@ -192,6 +192,11 @@ type trainer struct {
 	size     int64
 	progress ProgressFunc
 	k        trainKernels
+	// out is the output matrix with its rows padded with zeros to a
+	// multiple of 16 values, the layout of the vectorised row kernels
+	// (the model's own matrix when dim is such a multiple already);
+	// hidden and gradient vectors have the padded length too.
+	out *denseMatrix
 
 	negatives []int32
 	negRange  uint64
@@ -209,8 +214,10 @@ func (t *trainer) run(parent context.Context) error {
 	if a.Exact {
 		t.k = trainKernels{dot: dotSeq, rowUpdate: rowUpdateGeneric}
 	} else {
-		t.k = trainKernels{dot: dotFast, rowUpdate: rowUpdate}
+		t.k = trainKernels{dot: kernels.dot, rowUpdate: kernels.rowUpdate}
 	}
+	t.out = t.m.output.withPaddedRows()
+	defer t.m.output.copyPaddedRows(t.out)
 	if a.Loss == LossNS {
 		t.negatives = buildNegatives(t.m.dict.counts(typeLabel))
 		t.negRange = uint64(len(t.negatives) - 1)
@@ -317,8 +324,8 @@ func (s *trainState) avgLoss() float32 { return s.lossSum / float32(s.nexamples)
 func (t *trainer) worker(ctx context.Context, id int) error {
 	a := t.args
 	st := &trainState{
-		hidden: make([]float32, a.Dim),
-		grad:   make([]float32, a.Dim),
+		hidden: make([]float32, t.out.n),
+		grad:   make([]float32, t.out.n),
 		output: make([]float32, t.m.dict.nlabels),
 		rng:    newMinstd(int64(id + a.Seed)),
 	}
@@ -329,6 +336,12 @@ func (t *trainer) worker(ctx context.Context, id int) error {
 	defer src.close()
 	total := t.total()
 	var local int64
+	// Each line is read one ahead, and the first input rows of the next
+	// line are fetched into the cache while this one is worked on.
+	nextIDs, nextLabels, nextNtok, err := src.read()
+	if err != nil {
+		return err
+	}
 	for iter := 0; ; iter++ {
 		count := t.tokenCount.Load()
 		if count >= total {
@@ -339,10 +352,11 @@ func (t *trainer) worker(ctx context.Context, id int) error {
 		}
 		progress := float32(count) / float32(total)
 		lr := float32(a.LR * (1.0 - float64(progress)))
-		ids, labels, ntok, err := src.read()
-		if err != nil {
+		ids, labels, ntok := nextIDs, nextLabels, nextNtok
+		if nextIDs, nextLabels, nextNtok, err = src.read(); err != nil {
 			return err
 		}
+		t.m.input.prefetchRows(nextIDs)
 		local += int64(ntok)
 		if len(labels) > 0 && len(ids) > 0 {
 			if a.Loss == LossOVA {
@@ -409,10 +423,36 @@ func (t *trainer) update(st *trainState, ids, targets []int32, targetIndex int, 
 	m.input.addToRows(st.grad, ids)
 }
 
+// outRow returns output row i as the kernels take it: padded, or of dim
+// values for exact arithmetic (whose sums must not see the padding).
+func (t *trainer) outRow(i int32) []float32 {
+	r := t.out.row(i)
+	if t.args.Exact {
+		return r[:t.args.Dim]
+	}
+	return r
+}
+
 func (t *trainer) softmaxForward(st *trainState, target int32, lr float32) float32 {
-	out := t.m.output
+	if t.args.Exact {
+		return t.softmaxExact(st, target, lr)
+	}
+	// Scores, then exp(score - max) and their sum z, then each row's
+	// alpha = lr*(label - p) = -lr/z*exp(...) (+ lr for the target).
+	out := st.output
+	dotRows(t.out.data, st.hidden, out)
+	z := kernels.expShiftSum(out)
+	p := out[target] / z
+	scale(-lr/z, out)
+	out[target] += lr
+	rowsUpdate(t.out.data, out, st.hidden, st.grad)
+	return -tableLog(p)
+}
+
+// softmaxExact is softmaxForward in the C++ tool's arithmetic.
+func (t *trainer) softmaxExact(st *trainState, target int32, lr float32) float32 {
 	for i := range st.output {
-		st.output[i] = t.k.dot(out.row(int32(i)), st.hidden)
+		st.output[i] = dotSeq(t.outRow(int32(i)), st.hidden)
 	}
 	softmaxInPlace(st.output)
 	for i, p := range st.output {
@@ -420,13 +460,13 @@ func (t *trainer) softmaxForward(st *trainState, target int32, lr float32) float
 		if int32(i) == target {
 			label = 1
 		}
-		t.k.rowUpdate(lr*(label-p), out.row(int32(i)), st.grad, st.hidden)
+		rowUpdateGeneric(lr*(label-p), t.outRow(int32(i)), st.grad, st.hidden)
 	}
 	return -tableLog(st.output[target])
 }
 
 func (t *trainer) binaryLogistic(st *trainState, target int32, positive bool, lr float32) float32 {
-	row := t.m.output.row(target)
+	row := t.outRow(target)
 	score := sigmoid(t.k.dot(row, st.hidden))
 	var label float32
 	if positive {

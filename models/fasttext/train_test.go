@@ -178,3 +178,18 @@ func TestQuantize(t *testing.T) {
 		}
 	}
 }
+
+// TestTrainDiverges trains every loss with a learning rate that makes the
+// weights overflow and expects ErrDiverged, not a panic on NaN.
+func TestTrainDiverges(t *testing.T) {
+	path, _ := writeTrainingFile(t, 5)
+	for _, loss := range []Loss{LossSoftmax, LossNS, LossHS, LossOVA} {
+		for _, exact := range []bool{false, true} {
+			a := smallArgs()
+			a.Loss, a.Exact, a.LR = loss, exact, 1e6
+			if _, err := Train(context.Background(), path, a, nil); !errors.Is(err, ErrDiverged) {
+				t.Errorf("%s exact=%v: %v, want ErrDiverged", loss, exact, err)
+			}
+		}
+	}
+}

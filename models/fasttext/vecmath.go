@@ -39,23 +39,6 @@ func dotFastGeneric(a, b []float32) float32 {
 	return (s0 + s1) + (s2 + s3)
 }
 
-// axpyGeneric adds alpha*x to y[:len(x)].
-func axpyGeneric(alpha float32, x, y []float32) {
-	y = y[:len(x)]
-	i := 0
-	for ; i+4 <= len(x); i += 4 {
-		xx := x[i : i+4 : i+4]
-		yy := y[i : i+4 : i+4]
-		yy[0] += float32(alpha * xx[0])
-		yy[1] += float32(alpha * xx[1])
-		yy[2] += float32(alpha * xx[2])
-		yy[3] += float32(alpha * xx[3])
-	}
-	for ; i < len(x); i++ {
-		y[i] += float32(alpha * x[i])
-	}
-}
-
 // addGeneric adds x to y[:len(x)].
 func addGeneric(x, y []float32) {
 	y = y[:len(x)]

@@ -138,7 +138,7 @@ func (f *mapShardsFn) Setup() error {
 	f.plan = p
 	f.works = map[string]*Work{}
 	f.eng = Shared(p.Workers)
-	f.slots = make(chan struct{}, f.eng.Workers())
+	f.slots = f.eng.shards
 	return nil
 }
 

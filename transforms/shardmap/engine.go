@@ -134,6 +134,11 @@ type Engine struct {
 	workers int
 	jobs    chan func()
 	bad     atomic.Int64
+	// shards bounds the tasks in flight in the process to workers, however
+	// many bundles the runner runs at once: each task decompresses and
+	// compresses on goroutines of its own, and more tasks than cores only
+	// multiply the codecs' buffers and evict one another's from the caches.
+	shards chan struct{}
 }
 
 var (
@@ -158,7 +163,7 @@ func NewEngine(workers int) *Engine {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	e := &Engine{workers: workers, jobs: make(chan func())}
+	e := &Engine{workers: workers, jobs: make(chan func()), shards: make(chan struct{}, workers)}
 	for i := 0; i < workers; i++ {
 		go func() {
 			for job := range e.jobs {
