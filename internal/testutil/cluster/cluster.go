@@ -187,7 +187,7 @@ func (c *Cluster) run(t testing.TB, timeout time.Duration, args []string) Result
 	return Result{Stdout: stdout.String(), Stderr: stderr.String(), Err: err, CPU: cpu}
 }
 
-// Start starts winnow with args on the cluster without waiting; the
+// StartRun starts winnow with args on the cluster without waiting; the
 // returned command is running (its output goes to the buffers).
 func (c *Cluster) StartRun(t testing.TB, stdout, stderr *bytes.Buffer, args ...string) *exec.Cmd {
 	t.Helper()

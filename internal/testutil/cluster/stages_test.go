@@ -5,6 +5,7 @@ package cluster
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -161,6 +162,55 @@ func TestStagesOnACluster(t *testing.T) {
 		same(t, "filter")
 		same(t, "filter-rejected")
 	})
+	t.Run("filter-kill", func(t *testing.T) {
+		// A worker killed while it filters: the job fails, and the re-run
+		// ends as an uninterrupted (local) run, with no temporary object
+		// left. Copies of the training shards make the job long enough to
+		// be caught in its scoring pass.
+		const kill = "gs://" + bucket + "/kill/"
+		shards, err := storage.List(ctx, local+"transform/train/*.jsonl.zst")
+		if err != nil || len(shards) == 0 {
+			t.Fatalf("transform shards %v: %v", shards, err)
+		}
+		for i := range 4 {
+			for _, sh := range shards {
+				name := fmt.Sprintf("big/copy%d-%s", i, storage.Base(sh))
+				b, err := storage.ReadFile(ctx, sh)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, root := range []string{local, kill} {
+					if err := storage.WriteFile(ctx, root+name, b); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+		}
+		args := func(root string) []string {
+			return []string{"filter", "-i", root + "big", "-o", root + "filter-big", "-m", root + "model",
+				"--keep-fraction", "0.3", "--parallelism", "1", "--no-version-dir"}
+		}
+		if r := c.RunLocal(t, stepTimeout, args(local)...); r.Err != nil {
+			t.Fatalf("local: %v\n%s", r.Err, r.Stderr)
+		}
+		copyObjects(t, local+"model", kill+"model")
+		scored := func(ctx context.Context) error {
+			for ctx.Err() == nil {
+				objs, _, _ := g.Server.ListObjectsWithOptions(bucket, fakestorage.ListOptions{Prefix: "kill/filter-big/_scored/_done/"})
+				if len(objs) > 0 {
+					return nil
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			return ctx.Err()
+		}
+		killWorkerDuring(t, c, scored, args(kill)...)
+		if r := c.Run(t, stepTimeout, args(kill)...); r.Err != nil {
+			t.Fatalf("re-run after the kill: %v\n%s%s", r.Err, r.Stdout, r.Stderr)
+		}
+		sameObjects(t, g.Server, local, kill, "filter-big")
+		noTemporaries(t, g.Server, "kill/filter-big/")
+	})
 	t.Run("annotate", func(t *testing.T) {
 		srv := fakeopenai.New(fakeopenai.Config{})
 		defer srv.Close()
@@ -193,7 +243,7 @@ func TestStagesOnACluster(t *testing.T) {
 			t.Errorf("the killed run and its re-run sent %d requests; an uninterrupted run sends %d", again, received)
 		}
 		sameObjects(t, g.Server, local, kill, "annotate")
-		noTemporaries(t, g.Server, "kill/")
+		noTemporaries(t, g.Server, "kill/annotate")
 	})
 	t.Run("train-model2vec", func(t *testing.T) {
 		// The frozen mode pools every row with a Beam step; its base model
