@@ -213,37 +213,36 @@ var model2vecLayouts = [][]string{
 // Model2VecFiles lists the files of a Model2Vec directory that loading
 // reads, relative to it, for hashing and copying.
 func Model2VecFiles(dir string) ([]string, error) {
-	var names []string
-	for _, layout := range model2vecLayouts {
-		names = names[:0]
-		for _, n := range layout {
-			if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(n))); err == nil {
-				names = append(names, n)
-			}
-		}
-		if len(names) == len(layout) {
-			return names, nil
-		}
+	names, ok, _ := model2vecLayout(func(n string) (bool, error) {
+		_, err := os.Stat(filepath.Join(dir, filepath.FromSlash(n)))
+		return err == nil, nil
+	})
+	if !ok {
+		return nil, fmt.Errorf("%s is not a Model2Vec directory (config.json, model.safetensors and tokenizer.json, or the sentence-transformers layout)", dir)
 	}
-	return nil, fmt.Errorf("%s is not a Model2Vec directory (config.json, model.safetensors and tokenizer.json, or the sentence-transformers layout)", dir)
+	return names, nil
 }
 
 // remoteModel2VecFiles is Model2VecFiles for a directory on an object
 // store; ok is false when dir has none of the layouts.
-func remoteModel2VecFiles(ctx context.Context, dir string) (names []string, ok bool, err error) {
+func remoteModel2VecFiles(ctx context.Context, dir string) ([]string, bool, error) {
+	return model2vecLayout(func(n string) (bool, error) { return storage.Exists(ctx, storage.Join(dir, n)) })
+}
+
+// model2vecLayout returns the files of the first layout whose files all
+// exist.
+func model2vecLayout(exists func(name string) (bool, error)) ([]string, bool, error) {
 	for _, layout := range model2vecLayouts {
-		names = names[:0]
+		all := true
 		for _, n := range layout {
-			found, err := storage.Exists(ctx, storage.Join(dir, n))
+			found, err := exists(n)
 			if err != nil {
 				return nil, false, err
 			}
-			if found {
-				names = append(names, n)
-			}
+			all = all && found
 		}
-		if len(names) == len(layout) {
-			return names, true, nil
+		if all {
+			return append([]string(nil), layout...), true, nil
 		}
 	}
 	return nil, false, nil

@@ -160,28 +160,17 @@ func DefaultDir() (string, error) {
 // Open reads the cache in dir, creating the directory unless read-only. dir
 // may be local or on an object store (gs://, s3://).
 func Open(dir string, opts Options) (*Store, error) {
-	if !storage.IsLocal(dir) {
-		return openRemote(dir, opts)
-	}
-	if !opts.ReadOnly {
+	if !opts.ReadOnly && storage.IsLocal(dir) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("create cache directory: %w", err)
 		}
 	}
 	s := &Store{dir: dir, opts: opts, answers: map[string]Entry{}, failures: map[string]Entry{}}
 	s.cond = sync.NewCond(&s.wmu)
-	// Listed, not globbed: the directory's own name may hold [, * or ?.
-	entries, err := os.ReadDir(dir)
-	if err != nil && !(opts.ReadOnly && errors.Is(err, os.ErrNotExist)) {
+	names, err := segmentFiles(dir, opts.ReadOnly)
+	if err != nil {
 		return nil, fmt.Errorf("list cache segments: %w", err)
 	}
-	var names []string
-	for _, e := range entries {
-		if !e.IsDir() && strings.HasSuffix(e.Name(), segmentExt) {
-			names = append(names, filepath.Join(dir, e.Name()))
-		}
-	}
-	sort.Strings(names)
 	for _, name := range names {
 		if err := s.replay(name); err != nil {
 			return nil, err
@@ -190,6 +179,31 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	s.stats.Answers, s.stats.Failures = len(s.answers), len(s.failures)
 	return s, nil
+}
+
+// segmentFiles lists the segment files of dir, sorted; a missing directory has
+// none when it need not exist.
+func segmentFiles(dir string, mayBeMissing bool) ([]string, error) {
+	var names []string
+	if !storage.IsLocal(dir) {
+		var err error
+		if names, err = storage.List(context.Background(), storage.Join(dir, "*"+segmentExt)); err != nil {
+			return nil, err
+		}
+	} else {
+		// Listed, not globbed: the directory's own name may hold [, * or ?.
+		entries, err := os.ReadDir(dir)
+		if err != nil && !(mayBeMissing && errors.Is(err, os.ErrNotExist)) {
+			return nil, err
+		}
+		for _, e := range entries {
+			if !e.IsDir() && strings.HasSuffix(e.Name(), segmentExt) {
+				names = append(names, filepath.Join(dir, e.Name()))
+			}
+		}
+	}
+	sort.Strings(names)
+	return names, nil
 }
 
 // Dir returns the cache directory.
@@ -197,26 +211,6 @@ func (s *Store) Dir() string { return s.dir }
 
 // Stats returns what Open read.
 func (s *Store) Stats() Stats { return s.stats }
-
-// openRemote opens a cache on an object store.
-func openRemote(dir string, opts Options) (*Store, error) {
-	ctx := context.Background()
-	s := &Store{dir: dir, opts: opts, answers: map[string]Entry{}, failures: map[string]Entry{}}
-	s.cond = sync.NewCond(&s.wmu)
-	names, err := storage.List(ctx, storage.Join(dir, "*"+segmentExt))
-	if err != nil {
-		return nil, fmt.Errorf("list cache segments: %w", err)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		if err := s.replay(name); err != nil {
-			return nil, err
-		}
-		s.stats.Segments++
-	}
-	s.stats.Answers, s.stats.Failures = len(s.answers), len(s.failures)
-	return s, nil
-}
 
 func (s *Store) replay(name string) error {
 	var f io.ReadCloser
