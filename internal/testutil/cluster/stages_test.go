@@ -36,9 +36,13 @@ const (
 // and checks that every output equals the local run's byte for byte.
 //
 // Steps: import, reshard, transform, balance, sample, normalize,
-// to-fasttext, train-fasttext (reading its data from gs://), score, filter
-// with --keep-fraction and --rejected-dir, filter --incremental over a
-// corpus that grows between two runs.
+// to-fasttext (with a tokenizer on gs://), train-fasttext (reading its data
+// from gs://), score, filter with --keep-fraction and --rejected-dir,
+// filter with a worker killed in its scoring pass and re-run, annotate
+// (against the fake OpenAI server, the cache on gs://) with a worker
+// killed mid-run and re-run, train-model2vec's frozen mode (its Beam
+// feature step, with a base model on the submitter's disk) and filter
+// --incremental over a corpus that grows between two runs.
 func TestStagesOnACluster(t *testing.T) {
 	bin := t.TempDir()
 	winnow, boot := Build(t, bin)
@@ -46,12 +50,17 @@ func TestStagesOnACluster(t *testing.T) {
 	c := Start(t, winnow, boot)
 	ctx := context.Background()
 
-	for _, name := range []string{"train.jsonl.zst", "valid.jsonl.zst"} {
-		b, err := os.ReadFile(filepath.Join("..", "..", "..", "data", "fineweb-edu-llama3-sample", name))
+	for name, to := range map[string]string{
+		"fineweb-edu-llama3-sample/train.jsonl.zst":          "raw/train.jsonl.zst",
+		"fineweb-edu-llama3-sample/valid.jsonl.zst":          "raw/valid.jsonl.zst",
+		"tokenizers/bert-base-uncased/tokenizer.json":        "tok/tokenizer.json",
+		"tokenizers/bert-base-uncased/tokenizer_config.json": "tok/tokenizer_config.json",
+	} {
+		b, err := os.ReadFile(filepath.Join("..", "..", "..", "data", filepath.FromSlash(name)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := storage.WriteFile(ctx, "gs://"+bucket+"/raw/"+name, b); err != nil {
+		if err := storage.WriteFile(ctx, "gs://"+bucket+"/"+to, b); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -115,7 +124,9 @@ func TestStagesOnACluster(t *testing.T) {
 		same(t, "normalize")
 	})
 	t.Run("to-fasttext", func(t *testing.T) {
-		step(t, "to-fasttext", "to-fasttext", "-i", "@transform", "-o", "@", "-n", "plsfix")
+		// The tokenizer, on gs://, is read by the workers, and later by
+		// those that score with the model trained on this output.
+		step(t, "to-fasttext", "to-fasttext", "-i", "@transform", "-o", "@", "-n", "ultrafine", "--tokenizer", "gs://"+bucket+"/tok/tokenizer.json")
 		same(t, "to-fasttext")
 	})
 	t.Run("train-fasttext", func(t *testing.T) {
