@@ -20,6 +20,7 @@ import (
 // and the images' entrypoint contract matches the Beam boot program of the
 // Beam version winnow is built with (its flags, its worker pool port).
 func TestClusterInfra(t *testing.T) {
+	keepGoFlags(t) // the command lines set Beam's flags
 	dir := filepath.Join(testutil.RepoRoot(t), "infra", "cluster")
 	bootFlags, poolPort := bootContract(t)
 
@@ -188,16 +189,8 @@ func shellWords(s string) ([]string, error) {
 	inWord := false
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
-		case c == '\'':
-			j := strings.IndexByte(s[i+1:], '\'')
-			if j < 0 {
-				return nil, os.ErrInvalid
-			}
-			cur.WriteString(s[i+1 : i+1+j])
-			i += j + 1
-			inWord = true
-		case c == '"':
-			j := strings.IndexByte(s[i+1:], '"')
+		case c == '\'' || c == '"':
+			j := strings.IndexByte(s[i+1:], c)
 			if j < 0 {
 				return nil, os.ErrInvalid
 			}

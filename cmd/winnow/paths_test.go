@@ -2,24 +2,15 @@ package main
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
-)
 
-// setBeamFlag sets one of Beam's process-wide flags for the test.
-func setBeamFlag(t *testing.T, name, value string) {
-	t.Helper()
-	old := flag.Lookup(name).Value.String()
-	if err := flag.Set(name, value); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { flag.Set(name, old) })
-}
+	"github.com/winnowlabs/winnow/internal/testutil"
+)
 
 // parsed returns the subcommand of args with its flags parsed, not run.
 func parsed(t *testing.T, args ...string) *cobra.Command {
@@ -68,9 +59,9 @@ func TestWorkerPathsOnAJobServer(t *testing.T) {
 		t.Fatalf("local run: output %q, warnings %q", got, warn.String())
 	}
 
-	setBeamFlag(t, "runner", "universal")
-	setBeamFlag(t, "endpoint", "localhost:8099")
-	setBeamFlag(t, "environment_type", "EXTERNAL")
+	testutil.SetFlag(t, "runner", "universal")
+	testutil.SetFlag(t, "endpoint", "localhost:8099")
+	testutil.SetFlag(t, "environment_type", "EXTERNAL")
 	cmd = parsed(t, args...)
 	if err := resolveWorkerPaths(cmd, &warn); err != nil {
 		t.Fatal(err)
@@ -93,7 +84,7 @@ func TestWorkerPathsOnAJobServer(t *testing.T) {
 	}
 
 	// With LOOPBACK the workers run in this process: nothing changes.
-	setBeamFlag(t, "environment_type", "LOOPBACK")
+	testutil.SetFlag(t, "environment_type", "LOOPBACK")
 	cmd = parsed(t, args...)
 	warn.Reset()
 	if err := resolveWorkerPaths(cmd, &warn); err != nil || warn.Len() != 0 {
@@ -109,8 +100,8 @@ func TestWorkerPathsHubOrPath(t *testing.T) {
 	if err := os.Mkdir("base", 0o755); err != nil {
 		t.Fatal(err)
 	}
-	setBeamFlag(t, "runner", "universal")
-	setBeamFlag(t, "environment_type", "PROCESS")
+	testutil.SetFlag(t, "runner", "universal")
+	testutil.SetFlag(t, "environment_type", "PROCESS")
 	for value, want := range map[string]string{"minishlab/potion-base-8M": "minishlab/potion-base-8M", "base": filepath.Join(dir, "base")} {
 		cmd := parsed(t, "train-model2vec", "-d", "gs://b/ds", "-o", "m", "--model-name", value)
 		if err := resolveWorkerPaths(cmd, &bytes.Buffer{}); err != nil {
@@ -126,13 +117,13 @@ func TestWorkerPathsHubOrPath(t *testing.T) {
 // anything is submitted, naming the flag; memfs:// is refused on any
 // distributed runner.
 func TestWorkerPathsRefused(t *testing.T) {
-	setBeamFlag(t, "runner", "dataflow")
+	testutil.SetFlag(t, "runner", "dataflow")
 	_, err := runCLI(t, "transform", "-i", "gs://b/in", "-o", "out")
 	if err == nil || !strings.Contains(err.Error(), "--output-dir out: a local path, but dataflow's workers run on other machines") {
 		t.Errorf("dataflow with a local output: %v", err)
 	}
-	setBeamFlag(t, "runner", "universal")
-	setBeamFlag(t, "environment_type", "EXTERNAL")
+	testutil.SetFlag(t, "runner", "universal")
+	testutil.SetFlag(t, "environment_type", "EXTERNAL")
 	_, err = runCLI(t, "sample", "-i", "memfs://in", "-o", "gs://b/out", "-r", "0.5")
 	if err == nil || !strings.Contains(err.Error(), "--input-dir memfs://in: memfs:// lives in this process's memory") {
 		t.Errorf("memfs input on a job server: %v", err)

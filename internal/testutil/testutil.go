@@ -2,6 +2,7 @@
 package testutil
 
 import (
+	"flag"
 	"os"
 	"path/filepath"
 	"testing"
@@ -54,4 +55,19 @@ func BertTokenizer(t testing.TB) string {
 func Testdata(t testing.TB, rel string) string {
 	t.Helper()
 	return filepath.Join(RepoRoot(t), "testdata", rel)
+}
+
+// SetFlag sets a process-wide Go flag (such as Beam's --runner) for the rest
+// of the test and restores its value at cleanup.
+func SetFlag(t testing.TB, name, value string) {
+	t.Helper()
+	f := flag.Lookup(name)
+	if f == nil {
+		t.Fatalf("no flag -%s", name)
+	}
+	old := f.Value.String()
+	if err := flag.Set(name, value); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { flag.Set(name, old) })
 }

@@ -1,23 +1,15 @@
 package runner
 
 import (
-	"flag"
 	"os"
 	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/options/jobopts"
-)
 
-func setFlag(t *testing.T, name, value string) {
-	t.Helper()
-	old := flag.Lookup(name).Value.String()
-	if err := flag.Set(name, value); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { flag.Set(name, old) })
-}
+	"github.com/winnowlabs/winnow/internal/testutil"
+)
 
 func TestDistributed(t *testing.T) {
 	for _, c := range []struct {
@@ -37,9 +29,9 @@ func TestDistributed(t *testing.T) {
 		{"dataflow", "", "LOOPBACK", true, true},
 		{"direct", "", "", false, false},
 	} {
-		setFlag(t, "runner", c.runner)
-		setFlag(t, "endpoint", c.endpoint)
-		setFlag(t, "environment_type", c.env)
+		testutil.SetFlag(t, "runner", c.runner)
+		testutil.SetFlag(t, "endpoint", c.endpoint)
+		testutil.SetFlag(t, "environment_type", c.env)
 		if got := Distributed(); got != c.distributed {
 			t.Errorf("%+v: Distributed() = %v", c, got)
 		}
@@ -61,25 +53,25 @@ func TestSetWorkerBinary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	setFlag(t, "worker_binary", "")
-	setFlag(t, "runner", "universal")
-	setFlag(t, "environment_type", "LOOPBACK")
+	testutil.SetFlag(t, "worker_binary", "")
+	testutil.SetFlag(t, "runner", "universal")
+	testutil.SetFlag(t, "environment_type", "LOOPBACK")
 	if err := setWorkerBinary(); err != nil || *jobopts.WorkerBinary != "" {
 		t.Fatalf("loopback: %q, %v", *jobopts.WorkerBinary, err)
 	}
-	setFlag(t, "environment_type", "EXTERNAL")
+	testutil.SetFlag(t, "environment_type", "EXTERNAL")
 	if err := setWorkerBinary(); err != nil || *jobopts.WorkerBinary != exe {
 		t.Fatalf("external: %q, %v; want %s", *jobopts.WorkerBinary, err, exe)
 	}
-	setFlag(t, "worker_binary", "/opt/winnow-linux-amd64")
+	testutil.SetFlag(t, "worker_binary", "/opt/winnow-linux-amd64")
 	if err := setWorkerBinary(); err != nil || *jobopts.WorkerBinary != "/opt/winnow-linux-amd64" {
 		t.Fatalf("given: %q, %v", *jobopts.WorkerBinary, err)
 	}
 
 	// Dataflow's Arm machines need an arm64 binary.
-	setFlag(t, "worker_binary", "")
-	setFlag(t, "runner", "dataflow")
-	setFlag(t, "worker_machine_type", "t2a-standard-4")
+	testutil.SetFlag(t, "worker_binary", "")
+	testutil.SetFlag(t, "runner", "dataflow")
+	testutil.SetFlag(t, "worker_machine_type", "t2a-standard-4")
 	err = setWorkerBinary()
 	if runtime.GOOS+"/"+runtime.GOARCH != "linux/arm64" &&
 		(err == nil || !strings.Contains(err.Error(), "--worker_binary") || !strings.Contains(err.Error(), "GOOS=linux GOARCH=arm64")) {

@@ -2,22 +2,13 @@ package train
 
 import (
 	"context"
-	"flag"
 	"strings"
 	"testing"
 
+	"github.com/winnowlabs/winnow/internal/testutil"
 	"github.com/winnowlabs/winnow/models"
 	"github.com/winnowlabs/winnow/transforms/storage"
 )
-
-func setBeamFlag(t *testing.T, name, value string) {
-	t.Helper()
-	old := flag.Lookup(name).Value.String()
-	if err := flag.Set(name, value); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { flag.Set(name, old) })
-}
 
 // When the workers run outside this process, the frozen mode needs a
 // features directory they share, and a base model on local disk is copied
@@ -40,9 +31,9 @@ func TestFrozenModeOnADistributedRun(t *testing.T) {
 		t.Fatalf("local run: the workers read %q (%v), want %s", m, err, base)
 	}
 
-	setBeamFlag(t, "runner", "universal")
-	setBeamFlag(t, "endpoint", "localhost:8099")
-	setBeamFlag(t, "environment_type", "EXTERNAL")
+	testutil.SetFlag(t, "runner", "universal")
+	testutil.SetFlag(t, "endpoint", "localhost:8099")
+	testutil.SetFlag(t, "environment_type", "EXTERNAL")
 	if _, err := featuresDirFor("", "models/edu"); err == nil || !strings.Contains(err.Error(), "features directory they share") {
 		t.Errorf("no features directory on a distributed run: %v", err)
 	}
