@@ -50,7 +50,9 @@ func BenchmarkFilterFromGCS(b *testing.B) {
 		filepath.Join(sample, "train.jsonl.zst"), filepath.Join(sample, "valid.jsonl.zst"))
 	model := filepath.Join(work, "model")
 	ft := filepath.Join(work, "ft")
-	run(b, root, winnow, "to-fasttext", "-i", sample, "-o", ft, "-n", "plsfix",
+	split := filepath.Join(work, "split")
+	run(b, root, winnow, "reshard", "-i", sample, "-o", split, "-n", "2", "--test-split", "0.2")
+	run(b, root, winnow, "to-fasttext", "-i", split, "-o", ft, "-n", "plsfix",
 		"--label-expression", `if .scores.score >= 3 then "pos" else "neg" end`)
 	run(b, root, winnow, "train-fasttext", "-d", ft, "-o", model, "--dimension", "100", "--word-ngrams", "2",
 		"--epoch", "5", "--learning-rate", "0.5", "--min-count", "1", "--bucket", "200000", "--thread", "2")
