@@ -9,9 +9,11 @@
 // through Beam's boot program, each in a process of its own (prism gives a
 // job one worker process; it uses every core).
 //
-//	go test -tags cluster -run '^$' -bench FilterFromGCS -benchtime 1x -timeout 30m ./bench/dist
+//	go test -tags cluster -run '^$' -bench FilterFromGCS -benchtime 1x -timeout 40m ./bench/dist
 //
-// WINNOW_BENCH_MB sets the corpus size (default 240).
+// It prints a table of every run; WINNOW_BENCH_MB sets the corpus size
+// (default 240), WINNOW_BENCH_RUNS the runs of each side (default 2,
+// alternating local and cluster).
 package dist
 
 import (
@@ -23,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -61,7 +64,7 @@ func BenchmarkFilterFromGCS(b *testing.B) {
 	c := cluster.Start(b, winnow, boot)
 	ctx := context.Background()
 	in := "gs://" + bucket + "/corpus"
-	var jsonBytes, stored int64
+	var stored int64
 	files, err := filepath.Glob(filepath.Join(corpus, "*", "*.zst"))
 	if err != nil || len(files) == 0 {
 		files, _ = filepath.Glob(filepath.Join(corpus, "*.zst"))
@@ -86,50 +89,64 @@ func BenchmarkFilterFromGCS(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	jsonBytes = int64(mb) << 20
 
-	type sideResult struct {
-		wall  time.Duration
-		cores float64
+	runs := 2
+	if v := os.Getenv("WINNOW_BENCH_RUNS"); v != "" {
+		runs, _ = strconv.Atoi(v)
 	}
-	results := map[string]sideResult{}
-	for _, side := range []string{"local", "cluster"} {
-		b.Run(side, func(b *testing.B) {
-			for i := 0; i < b.N; i++ {
-				out := fmt.Sprintf("gs://%s/out-%s-%d", bucket, side, i)
-				args := []string{"filter", "-i", in, "-o", out, "-m", "gs://" + bucket + "/model", "--keep-fraction", "0.1"}
-				var sampler *cpuSampler
-				if side == "cluster" {
-					sampler = startSampler(c)
-				}
-				start := time.Now()
-				var r cluster.Result
-				if side == "local" {
-					r = c.RunLocal(b, 20*time.Minute, args...)
-				} else {
-					r = c.Run(b, 20*time.Minute, args...)
-				}
-				wall := time.Since(start)
-				if r.Err != nil {
-					b.Fatalf("%s: %v\n%s%s", side, r.Err, r.Stdout, r.Stderr)
-				}
-				cpu := r.CPU
-				if sampler != nil {
-					cpu += sampler.stop()
-				}
-				res := sideResult{wall: wall, cores: cpu.Seconds() / wall.Seconds()}
-				results[side] = res
-				b.ReportMetric(res.cores, "cores")
-				b.ReportMetric(float64(jsonBytes)/(1<<20)/wall.Seconds(), "MB/s")
-				b.Logf("%s: %s", side, strings.TrimSpace(r.Stdout))
+	fmt.Printf("corpus: %d MB of JSON in %d .jsonl.zst shards (%.1f MB in gs://), filter --keep-fraction 0.1, %d runs each, alternating\n",
+		mb, len(files), float64(stored)/(1<<20), runs)
+	fmt.Println("| run | side | wall s | cores busy (winnow) | cores busy (fake GCS, harness) |")
+	fmt.Println("|---|---|---:|---:|---:|")
+	best := map[string]time.Duration{}
+	for i := 0; i < runs; i++ {
+		for _, side := range []string{"local", "cluster"} {
+			out := fmt.Sprintf("gs://%s/out-%s-%d", bucket, side, i)
+			args := []string{"filter", "-i", in, "-o", out, "-m", "gs://" + bucket + "/model", "--keep-fraction", "0.1"}
+			var sampler *cpuSampler
+			if side == "cluster" {
+				sampler = startSampler(c)
 			}
-		})
+			self, children := rusage(syscall.RUSAGE_SELF), rusage(syscall.RUSAGE_CHILDREN)
+			start := time.Now()
+			var r cluster.Result
+			if side == "local" {
+				r = c.RunLocal(b, 20*time.Minute, args...)
+			} else {
+				r = c.Run(b, 20*time.Minute, args...)
+			}
+			wall := time.Since(start)
+			harness := rusage(syscall.RUSAGE_SELF) - self
+			if r.Err != nil {
+				b.Fatalf("%s: %v\n%s%s", side, r.Err, r.Stdout, r.Stderr)
+			}
+			// The submitting winnow and, on the cluster, the boot programs
+			// (children of this process, reaped) and the workers they
+			// started (sampled).
+			cpu := rusage(syscall.RUSAGE_CHILDREN) - children
+			if sampler != nil {
+				cpu += sampler.stop()
+			}
+			if best[side] == 0 || wall < best[side] {
+				best[side] = wall
+			}
+			fmt.Printf("| %d | %s | %.2f | %.2f | %.2f |\n", i+1, side, wall.Seconds(), cpu.Seconds()/wall.Seconds(), harness.Seconds()/wall.Seconds())
+			b.Logf("%s: %s", side, strings.SplitN(r.Stdout, "\n", 2)[0])
+		}
 	}
-	if l, d := results["local"], results["cluster"]; l.wall > 0 && d.wall > 0 {
-		b.Logf("corpus %d MB of JSON (%.1f MB in gs://, %d shards)", mb, float64(stored)/(1<<20), len(files))
-		b.Logf("| run | wall s | cores busy |\n|---|---:|---:|\n| local (prism, in process) | %.2f | %.2f |\n| cluster (job server + worker process) | %.2f | %.2f |\nwall-time ratio cluster / local: %.2f",
-			l.wall.Seconds(), l.cores, d.wall.Seconds(), d.cores, d.wall.Seconds()/l.wall.Seconds())
+	fmt.Printf("best wall s: local %.2f, cluster %.2f; ratio cluster / local %.2f\n",
+		best["local"].Seconds(), best["cluster"].Seconds(), best["cluster"].Seconds()/best["local"].Seconds())
+	b.ReportMetric(best["cluster"].Seconds()/best["local"].Seconds(), "cluster/local")
+}
+
+// rusage returns the user and system time of this process (the fake GCS
+// server, the job server and the worker pool) or of its reaped children.
+func rusage(who int) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(who, &ru); err != nil {
+		return 0
 	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func run(b *testing.B, dir, name string, args ...string) {

@@ -179,6 +179,7 @@ func (c *Cluster) run(t testing.TB, timeout time.Duration, args []string) Result
 	if ctx.Err() != nil {
 		err = fmt.Errorf("winnow %s: no result after %v: %w", strings.Join(args, " "), timeout, ctx.Err())
 	}
+	c.pool.waitIdle(time.Minute)
 	c.removeWorkerCopies()
 	var cpu time.Duration
 	if cmd.ProcessState != nil {
@@ -346,6 +347,21 @@ func (p *workerPool) StopWorker(_ context.Context, req *fnpb.StopWorkerRequest) 
 func (w *worker) stop() {
 	_ = syscall.Kill(-w.cmd.Process.Pid, syscall.SIGKILL)
 	<-w.done
+}
+
+// waitIdle waits until the runner has stopped every worker it started (at
+// most timeout), so that a job's workers are gone when its command returns.
+func (p *workerPool) waitIdle(timeout time.Duration) {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		p.mu.Lock()
+		n := len(p.workers)
+		p.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func (p *workerPool) stopAll() {
