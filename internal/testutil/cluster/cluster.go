@@ -10,8 +10,12 @@
 // submitting process but what the job carries and the storage both reach
 // (in tests, a fake GCS server on loopback: see fakecloud).
 //
-// prism gives a job one worker per environment, so a job runs on one worker
-// process; every job gets a fresh one.
+// The worker pool is this package's implementation of Beam's external
+// worker pool service (what boot --worker_pool serves): it starts each
+// worker by running boot, as a container's entrypoint does, in a process
+// group of its own, and stops the whole group when the runner stops the
+// worker. prism gives a job one worker per environment, so a job runs on
+// one worker process; every job gets a fresh one.
 package cluster
 
 import (
@@ -159,7 +163,9 @@ var driverSeq struct {
 	n int
 }
 
-func (c *Cluster) run(t testing.TB, timeout time.Duration, args []string) Result {
+// command returns winnow with args, to run from a working directory and
+// TMPDIR of its own, its output going to stdout and stderr.
+func (c *Cluster) command(ctx context.Context, t testing.TB, args []string, stdout, stderr *bytes.Buffer) *exec.Cmd {
 	t.Helper()
 	driverSeq.Lock()
 	driverSeq.n++
@@ -168,13 +174,19 @@ func (c *Cluster) run(t testing.TB, timeout time.Duration, args []string) Result
 	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
 	cmd := exec.CommandContext(ctx, c.Winnow, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "TMPDIR="+filepath.Join(dir, "tmp"))
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	return cmd
+}
+
+func (c *Cluster) run(t testing.TB, timeout time.Duration, args []string) Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
 	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd := c.command(ctx, t, args, &stdout, &stderr)
 	err := cmd.Run()
 	if ctx.Err() != nil {
 		err = fmt.Errorf("winnow %s: no result after %v: %w", strings.Join(args, " "), timeout, ctx.Err())
@@ -192,24 +204,11 @@ func (c *Cluster) run(t testing.TB, timeout time.Duration, args []string) Result
 // returned command is running (its output goes to the buffers).
 func (c *Cluster) StartRun(t testing.TB, stdout, stderr *bytes.Buffer, args ...string) *exec.Cmd {
 	t.Helper()
-	dir := filepath.Join(c.Dir, fmt.Sprintf("driver-bg-%d", time.Now().UnixNano()))
-	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(c.Winnow, append(args, c.RunnerArgs()...)...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "TMPDIR="+filepath.Join(dir, "tmp"))
-	cmd.Stdout, cmd.Stderr = stdout, stderr
+	cmd := c.command(context.Background(), t, append(args, c.RunnerArgs()...), stdout, stderr)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	return cmd
-}
-
-// WorkerDirs returns the working directories of the workers started so far.
-func (c *Cluster) WorkerDirs() []string {
-	dirs, _ := filepath.Glob(filepath.Join(c.Dir, "worker-*"))
-	return dirs
 }
 
 // WorkerProcesses returns the process ids of the live winnow worker
