@@ -2,10 +2,13 @@ package prepare
 
 import (
 	"bytes"
+	"context"
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/winnowlabs/winnow/internal/testutil"
+	"github.com/winnowlabs/winnow/transforms/storage"
 )
 
 // Files downloaded into the Hub cache are on this machine's disk: fine for
@@ -26,5 +29,25 @@ func TestHubCacheOnADistributedRunner(t *testing.T) {
 	err := hubCacheReachable("/cache/datasets--a--b", &log)
 	if err == nil || !strings.Contains(err.Error(), "which dataflow's workers do not see") {
 		t.Errorf("dataflow: %v", err)
+	}
+}
+
+// A tokenizer on an object store stays there: the workers read it.
+func TestPlannedNormalizerWithARemoteTokenizer(t *testing.T) {
+	ctx := context.Background()
+	b, err := os.ReadFile(testutil.BertTokenizer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	remote := "memfs://" + t.Name() + "/tokenizer.json"
+	if err := storage.WriteFile(ctx, remote, b); err != nil {
+		t.Fatal(err)
+	}
+	spec, err := plannedNormalizer("ultrafine", remote)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spec.Tokenizer != remote || spec.TokenizerHash == "" {
+		t.Errorf("spec %+v, want the tokenizer at %s", spec, remote)
 	}
 }
