@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -8,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/winnowlabs/winnow/internal/testutil"
+	"github.com/winnowlabs/winnow/internal/testutil/fakecloud"
+	"github.com/winnowlabs/winnow/transforms/storage"
 )
 
 func TestPrepareCommands(t *testing.T) {
@@ -79,10 +82,21 @@ func TestBadFlagsAreClearErrors(t *testing.T) {
 }
 
 // TestDataflowDryRun translates a pipeline into a Dataflow job without
-// submitting it: Beam's Dataflow flags reach the runner.
+// submitting it: Beam's Dataflow flags reach the runner. Dataflow's workers
+// read and write gs://, here a fake GCS.
 func TestDataflowDryRun(t *testing.T) {
+	fakecloud.StartGCS(t, "winnow-test")
 	data := filepath.Join(testutil.RepoRoot(t), "data", "fineweb-edu-llama3-sample")
-	out, err := runCLI(t, "transform", "-i", data, "-o", t.TempDir(),
+	for _, name := range []string{"train.jsonl.zst", "valid.jsonl.zst"} {
+		b, err := os.ReadFile(filepath.Join(data, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := storage.WriteFile(context.Background(), "gs://winnow-test/in/"+name, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := runCLI(t, "transform", "-i", "gs://winnow-test/in", "-o", "gs://winnow-test/out",
 		"--runner=dataflow", "--dry_run", "--project=winnow-test", "--region=us-central1",
 		"--staging_location=gs://winnow-test/staging", "--temp_location=gs://winnow-test/tmp")
 	if err != nil {
