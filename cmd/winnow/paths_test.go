@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/winnowlabs/winnow/internal/testutil"
+	"github.com/winnowlabs/winnow/transforms/storage"
 )
 
 // parsed returns the subcommand of args with its flags parsed, not run.
@@ -128,4 +130,32 @@ func TestWorkerPathsRefused(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "--input-dir memfs://in: memfs:// lives in this process's memory") {
 		t.Errorf("memfs input on a job server: %v", err)
 	}
+}
+
+// toGCS copies a local file, or the files of a local directory, to the
+// object-store path to (a fake GCS in tests) and returns to.
+func toGCS(t *testing.T, from, to string) string {
+	t.Helper()
+	err := filepath.WalkDir(from, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(from, p)
+		if err != nil {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		dst := to
+		if rel != "." {
+			dst = storage.Join(to, filepath.ToSlash(rel))
+		}
+		return storage.WriteFile(context.Background(), dst, b)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return to
 }

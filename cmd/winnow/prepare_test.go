@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/winnowlabs/winnow/internal/testutil"
 	"github.com/winnowlabs/winnow/internal/testutil/fakecloud"
-	"github.com/winnowlabs/winnow/transforms/storage"
 )
 
 func TestPrepareCommands(t *testing.T) {
@@ -86,16 +84,7 @@ func TestBadFlagsAreClearErrors(t *testing.T) {
 // read and write gs://, here a fake GCS.
 func TestDataflowDryRun(t *testing.T) {
 	fakecloud.StartGCS(t, "winnow-test")
-	data := filepath.Join(testutil.RepoRoot(t), "data", "fineweb-edu-llama3-sample")
-	for _, name := range []string{"train.jsonl.zst", "valid.jsonl.zst"} {
-		b, err := os.ReadFile(filepath.Join(data, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := storage.WriteFile(context.Background(), "gs://winnow-test/in/"+name, b); err != nil {
-			t.Fatal(err)
-		}
-	}
+	toGCS(t, filepath.Join(testutil.RepoRoot(t), "data", "fineweb-edu-llama3-sample"), "gs://winnow-test/in")
 	out, err := runCLI(t, "transform", "-i", "gs://winnow-test/in", "-o", "gs://winnow-test/out",
 		"--runner=dataflow", "--dry_run", "--project=winnow-test", "--region=us-central1",
 		"--staging_location=gs://winnow-test/staging", "--temp_location=gs://winnow-test/tmp")
