@@ -42,7 +42,7 @@ prepare() {
 	local name=$1 input=$2 d=$work/$1
 	[[ -e $d/bin/_manifest.json ]] && return
 	mkdir -p "$d"
-	"$W" import -i "$input" -o "$d/imported" >/dev/null
+	"$W" import -i "$input" -o "$d/imported" --test-split 0.2 >/dev/null
 	# One row per text (the legal set has re-annotated pages), in a fixed order.
 	mkdir -p "$d/unique"
 	for f in $(find "$d/imported" -name '*.jsonl.zst' | sort); do zstd -dcq "$f"; done |

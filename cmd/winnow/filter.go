@@ -154,6 +154,10 @@ grows; filter new shards with --threshold at the reported cut instead.
 			if cmd.Flags().Changed("int-threshold") {
 				o.IntThreshold = &intThreshold
 			}
+			if o.KeepFraction != 0 && o.Incremental {
+				return fmt.Errorf("--keep-fraction is global, so its threshold moves as the corpus grows and --incremental cannot keep earlier shards as they are; " +
+					"filter new shards with --threshold set to the cut an earlier --keep-fraction run reported")
+			}
 			limitMemory(cmd, o.Model.Path)
 			start := time.Now()
 			res, err := filter.Filter(cmd.Context(), o)

@@ -36,12 +36,12 @@ func TestNumericFlagsCheckTheirRange(t *testing.T) {
 		{[]string{"transform", "--max-bad-rows", "-1"}, `"--max-bad-rows" flag: want a whole number of at least 0`},
 		{[]string{"train-fasttext", "-d", "x", "-o", "y", "--epoch", "0"}, `"--epoch" flag: want a whole number of at least 1`},
 		{[]string{"train-fasttext", "-d", "x", "-o", "y", "--learning-rate", "-1"}, `"--learning-rate" flag: want a number above 0`},
-		{[]string{"run", "--keep-fraction", "2"}, `"--keep-fraction" flag: want a number in (0, 1]`},
+		{[]string{"filter", "-m", "m", "--keep-fraction", "2"}, `"--keep-fraction" flag: want a number in (0, 1]`},
 		{[]string{"annotate", "--max-concurrency", "0"}, `"--max-concurrency" flag: want a whole number of at least 1`},
 	}
 	for _, c := range cases {
 		args := append([]string{}, c.args...)
-		if c.args[0] != "run" && c.args[0] != "train-fasttext" {
+		if c.args[0] != "train-fasttext" {
 			args = append(args, "-i", in, "-o", out)
 		}
 		_, err := runCLI(t, args...)

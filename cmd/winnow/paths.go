@@ -31,7 +31,7 @@ var workerPathFlags = map[string][]string{
 	"import-hf-dataset": {"output-dir"},
 	"normalize":         {"input-dir", "output-dir", "tokenizer"},
 	"reshard":           {"input-dir", "output-dir"},
-	"run":               {"input-dir", "work-dir"},
+	"run":               {"experiment"},
 	"sample":            {"input-dir", "output-dir"},
 	"score":             {"input-dir", "output-dir", "model", "tokenizer"},
 	"stats":             {"input-dir", "output"},

@@ -46,7 +46,7 @@ var pipelineFlags = map[string]string{
 // shows no Beam flags.
 var withoutPipelines = map[string]bool{
 	"winnow": true, "version": true, "help": true, "completion": true,
-	"fasttext": true, "train-fasttext": true, "eval-fasttext": true,
+	"fasttext": true, "train-fasttext": true, "eval-fasttext": true, "report": true,
 }
 
 func newRootCmd() *cobra.Command {

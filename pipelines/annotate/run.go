@@ -95,15 +95,12 @@ func Run(ctx context.Context, o Options) (_ *Result, err error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx, release, err := o.Claim(ctx, layout.Dir, "annotate")
+	ctx, out, err := o.Begin(ctx, "annotate", layout.Dir)
 	if err != nil {
 		return nil, err
 	}
-	defer func() { release(err) }()
-	previous, err := mapstep.PreviousManifest(ctx, layout.Dir)
-	if err != nil {
-		return nil, err
-	}
+	defer func() { out.Close(err) }()
+	previous := out.Previous
 	if previous != nil {
 		// The manifest describes a finished run; until this one finishes
 		// there is none (a run that commits no shard writes it below).
@@ -136,74 +133,70 @@ func Run(ctx context.Context, o Options) (_ *Result, err error) {
 	if err == nil && cerr != nil {
 		err = fmt.Errorf("close the cache: %w", cerr)
 	}
-	if errors.Is(err, runner.ErrNotWaited) {
-		return &Result{Result: mapstep.Result{Submitted: true}}, nil
-	}
+	var sum Summary
+	res, err := out.Finish(ctx, counters, err, mapstep.FinishOptions{
+		Manifest: func(ctx context.Context) (*shardmap.Manifest, error) {
+			m, err := shardmap.ReadManifest(ctx, layout.Dir)
+			if errors.Is(err, shardmap.ErrNoManifest) {
+				// No shard was committed: the manifest step had nothing to gather.
+				m, err = &base, nil
+				m.CodeVersion = version.String()
+			}
+			return m, err
+		},
+		// A shard this run re-opened (--retry-errors) and could not finish
+		// keeps its earlier output, which its marker still vouches for; only
+		// the markers of shards missing from the manifest are read again.
+		Stale: func(previous, m *shardmap.Manifest) (*shardmap.Manifest, *shardmap.Manifest, error) {
+			current := *m
+			current.Outputs = slices.Clone(m.Outputs)
+			committed := map[string]bool{}
+			for _, out := range m.Outputs {
+				committed[out.Path] = true
+			}
+			for _, t := range layout.Tasks(files) {
+				if committed[t.Output] {
+					continue
+				}
+				if _, done, err := shardmap.Completed(ctx, t, cfg.Fingerprint); err == nil && done {
+					current.Outputs = append(current.Outputs, shardmap.OutputFile{Path: t.Output})
+				}
+			}
+			return previous, &current, nil
+		},
+		After: func(m *shardmap.Manifest) error {
+			// Every shard not committed is missing from the manifest.
+			sum = Summary{Prompt: o.Prompt.Name, Processor: o.Processor, Model: o.Model, Field: cfg.OutputField,
+				IncompleteShards: int64(len(files) - len(m.Outputs))}
+			if sum.Processor == "" {
+				sum.Processor = o.Prompt.Processor
+			}
+			for _, out := range m.Outputs {
+				var l Ledger
+				if err := json.Unmarshal(out.Extra, &l); err != nil {
+					return fmt.Errorf("%s: the manifest entry has no ledger: %w", out.Path, err)
+				}
+				sum.Ledger = sum.Ledger.Add(l)
+			}
+			var err error
+			m.Extra, err = json.Marshal(sum)
+			if err != nil {
+				return fmt.Errorf("encode manifest extra: %w", err)
+			}
+			return nil
+		},
+	})
 	if err != nil {
 		return nil, err
 	}
-
-	m, err := shardmap.ReadManifest(ctx, layout.Dir)
-	if errors.Is(err, shardmap.ErrNoManifest) {
-		// No shard was committed: the manifest step had nothing to gather.
-		m, err = &base, nil
-		m.CodeVersion = version.String()
-	}
-	if err != nil {
-		return nil, err
-	}
-	// A shard this run re-opened (--retry-errors) and could not finish
-	// keeps its earlier output, which its marker still vouches for; only
-	// the markers of shards missing from the manifest are read again.
-	current := *m
-	if previous != nil {
-		current.Outputs = slices.Clone(m.Outputs)
-		committed := map[string]bool{}
-		for _, out := range m.Outputs {
-			committed[out.Path] = true
-		}
-		for _, t := range layout.Tasks(files) {
-			if committed[t.Output] {
-				continue
-			}
-			if _, done, err := shardmap.Completed(ctx, t, cfg.Fingerprint); err == nil && done {
-				current.Outputs = append(current.Outputs, shardmap.OutputFile{Path: t.Output})
-			}
-		}
-	}
-	if err := mapstep.PruneStale(ctx, previous, &current); err != nil {
-		return nil, err
-	}
-	// Every shard not committed is missing from the manifest.
-	incomplete := int64(len(files) - len(m.Outputs))
-	sum := Summary{Prompt: o.Prompt.Name, Processor: o.Processor, Model: o.Model, Field: cfg.OutputField,
-		IncompleteShards: incomplete}
-	if sum.Processor == "" {
-		sum.Processor = o.Prompt.Processor
-	}
-	for _, out := range m.Outputs {
-		var l Ledger
-		if err := json.Unmarshal(out.Extra, &l); err != nil {
-			return nil, fmt.Errorf("%s: the manifest entry has no ledger: %w", out.Path, err)
-		}
-		sum.Ledger = sum.Ledger.Add(l)
-	}
-	if m.Extra, err = json.Marshal(sum); err != nil {
-		return nil, fmt.Errorf("encode manifest extra: %w", err)
-	}
-	if err := m.Write(ctx, layout.Dir); err != nil {
-		return nil, err
+	if res.Submitted {
+		return &Result{Result: *res}, nil
 	}
 	spent := local
 	if !ranHere {
 		spent = spentOf(counters)
 	}
-	return &Result{
-		Result:     mapstep.Result{Manifest: m, Counters: counters},
-		Summary:    sum,
-		Spent:      spent,
-		Incomplete: incomplete,
-	}, nil
+	return &Result{Result: *res, Summary: sum, Spent: spent, Incomplete: sum.IncompleteShards}, nil
 }
 
 // spentOf reads this run's spending from the counters of a run whose workers

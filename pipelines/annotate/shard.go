@@ -9,7 +9,6 @@ import (
 	"iter"
 	"strconv"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/winnowlabs/winnow/internal/version"
 	"github.com/winnowlabs/winnow/transforms/llm/annotate"
@@ -17,7 +16,6 @@ import (
 	"github.com/winnowlabs/winnow/transforms/rows"
 	"github.com/winnowlabs/winnow/transforms/shardio"
 	"github.com/winnowlabs/winnow/transforms/shardmap"
-	"github.com/winnowlabs/winnow/transforms/storage"
 )
 
 // shard is one shard being annotated. Rows are read ahead of the annotator
@@ -31,7 +29,7 @@ type shard struct {
 	cancel context.CancelCauseFunc
 	stop   func() bool
 	out    *shardio.Writer
-	errs   errorSink
+	errs   *shardmap.ErrorSink
 	window int64
 
 	// readMu guards the reader: the annotator's goroutine reads rows
@@ -71,7 +69,7 @@ func (w *worker) newShard(ctx context.Context, task shardmap.Task) (*shard, erro
 	}
 	s := &shard{
 		w: w, task: task, out: out,
-		errs:     errorSink{ctx: ctx, path: task.Errors},
+		errs:     shardmap.NewErrorSink(ctx, task),
 		pending:  map[int64]*pendingRow{},
 		answered: map[string]bool{},
 		res:      shardmap.Result{Task: task, Fingerprint: w.cfg.Fingerprint, CodeVersion: version.String()},
@@ -94,7 +92,7 @@ func (s *shard) close() {
 	s.stop()
 	s.cancel(nil)
 	s.out.Abort()
-	s.errs.abort()
+	s.errs.Abort()
 }
 
 // closeReader closes rd once no row is being read from it; a later read
@@ -253,7 +251,7 @@ func (s *shard) writeLocked(p *pendingRow) error {
 		if n := s.w.bad.Add(1); s.w.cfg.Policy.MaxBad > 0 && n > s.w.cfg.Policy.MaxBad {
 			return fmt.Errorf("more than %d bad rows (--max-bad-rows); the last: %s:%d: %v", s.w.cfg.Policy.MaxBad, s.task.Input, p.line, p.bad)
 		}
-		return s.errs.write(s.errorRecord(p, map[string]any{"status": "bad-row", "reason": p.bad.Error()}))
+		return s.errs.WriteRecord(s.errorRecord(p, map[string]any{"status": "bad-row", "reason": p.bad.Error()}))
 	}
 	r := p.res
 	s.ledger.count(r, s.answered)
@@ -276,7 +274,7 @@ func (s *shard) writeLocked(p *pendingRow) error {
 	case annotate.Failed:
 		s.res.BadRows++
 		progress.Global.BadRows.Add(1)
-		return s.errs.write(s.errorRecord(p, r.ErrorRecord()))
+		return s.errs.WriteRecord(s.errorRecord(p, r.ErrorRecord()))
 	default:
 		s.notAttempted++
 		return nil
@@ -286,15 +284,8 @@ func (s *shard) writeLocked(p *pendingRow) error {
 // errorRecord is a row's record in _errors/: where it came from, the row
 // itself, and what went wrong.
 func (s *shard) errorRecord(p *pendingRow, what map[string]any) map[string]any {
-	what["source"] = s.task.Input
-	what["line"] = p.line
 	delete(what, "key") // the row's index in the shard; the line says more
-	if utf8.Valid(p.raw) {
-		what["row"] = string(p.raw)
-	} else {
-		what["row_base64"] = p.raw
-	}
-	return what
+	return s.errs.RowFields(what, p.line, p.raw)
 }
 
 // finish checks that every row was accounted for and commits the shard,
@@ -324,69 +315,9 @@ func (s *shard) finish(out shardOutcome, err error) (shardOutcome, error) {
 		return out, fmt.Errorf("encode ledger: %w", err)
 	}
 	s.res.Extra = ledger
-	s.res.BytesOut = s.out.Bytes()
-	// An earlier marker (a shard re-opened by --retry-errors) goes first:
-	// killed between the commits below, the shard must not look done with
-	// the new output beside the old errors.
-	if s.task.Marker != "" {
-		if err := storage.RemoveIfExists(s.ctx, s.task.Marker); err != nil {
-			return out, err
-		}
-	}
-	if err := s.out.Commit(); err != nil {
+	if err := shardmap.Commit(s.ctx, &s.res, shardmap.Outputs{Out: s.out, Errors: s.errs}); err != nil {
 		return out, err
 	}
-	if err := s.errs.commit(); err != nil {
-		return out, err
-	}
-	marker, err := json.Marshal(s.res)
-	if err != nil {
-		return out, fmt.Errorf("encode completion marker: %w", err)
-	}
-	if err := storage.WriteFile(s.ctx, s.task.Marker, marker); err != nil {
-		return out, err
-	}
-	progress.Global.Shards.Add(1)
 	out.Result, out.Committed = s.res, true
 	return out, nil
-}
-
-// errorSink writes a shard's _errors/ records, created on the first one.
-type errorSink struct {
-	ctx  context.Context
-	path string
-	w    *shardio.Writer
-}
-
-func (e *errorSink) write(rec map[string]any) error {
-	if e.w == nil {
-		w, err := shardio.Create(e.ctx, e.path)
-		if err != nil {
-			return err
-		}
-		e.w = w
-	}
-	b, err := json.Marshal(rec)
-	if err != nil {
-		return fmt.Errorf("encode error record: %w", err)
-	}
-	return e.w.Write(b)
-}
-
-// commit commits the records, or removes a sidecar an earlier run left
-// when there are none.
-func (e *errorSink) commit() error {
-	if e.w == nil {
-		if ok, _ := storage.Exists(e.ctx, e.path); ok {
-			return storage.Remove(e.ctx, e.path)
-		}
-		return nil
-	}
-	return e.w.Commit()
-}
-
-func (e *errorSink) abort() {
-	if e.w != nil {
-		e.w.Abort()
-	}
 }

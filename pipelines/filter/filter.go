@@ -112,17 +112,21 @@ func Filter(ctx context.Context, o FilterOptions) (*Result, error) {
 			return nil, fmt.Errorf("keep fraction %v is not in (0, 1]", o.KeepFraction)
 		}
 		if o.Threshold != nil || o.IntThreshold != nil || o.Expression != "" || o.Pareto != 0 {
-			return nil, fmt.Errorf("give exactly one selection rule: --keep-fraction excludes the others")
+			return nil, fmt.Errorf("give exactly one selection rule: a keep fraction excludes thresholds, expressions and Pareto sampling")
 		}
 		if o.Incremental {
-			return nil, fmt.Errorf("--keep-fraction is global, so its threshold moves as the corpus grows and --incremental cannot keep earlier shards as they are; " +
-				"filter new shards with --threshold set to the cut an earlier --keep-fraction run reported")
+			return nil, ErrFractionNotIncremental
 		}
 	} else if err := o.Selection.Validate(); err != nil {
 		return nil, err
 	}
 	return run(ctx, "filter", o, o)
 }
+
+// ErrFractionNotIncremental refuses an incremental run that keeps a global
+// top fraction.
+var ErrFractionNotIncremental = errors.New("a keep fraction is global, so its cut moves as the corpus grows and an incremental run cannot keep earlier shards as they are; " +
+	"filter new shards with a threshold at the cut an earlier keep-fraction run reported")
 
 // plan is everything a run decides before building its pipeline.
 type plan struct {
@@ -142,20 +146,16 @@ func run(ctx context.Context, command string, options any, o FilterOptions) (_ *
 	if err != nil {
 		return nil, err
 	}
-	for _, dir := range []string{p.layout.Dir, p.rejectedDir()} {
-		if dir == "" {
-			continue
-		}
-		var release func(error)
-		if ctx, release, err = o.Claim(ctx, dir, command); err != nil {
-			return nil, err
-		}
-		defer func() { release(err) }()
+	var also []string
+	if d := p.rejectedDir(); d != "" {
+		also = append(also, d)
 	}
-	previous, err := mapstep.PreviousManifest(ctx, p.layout.Dir)
+	ctx, out, err := o.Begin(ctx, command, p.layout.Dir, also...)
 	if err != nil {
 		return nil, err
 	}
+	defer func() { out.Close(err) }()
+	previous := out.Previous
 	todo, kept := p.files, []ShardReport(nil)
 	if o.Incremental && previous != nil {
 		prev, err := reportOf(previous)
@@ -201,22 +201,10 @@ func run(ctx context.Context, command string, options any, o FilterOptions) (_ *
 	}
 
 	counters, err := runner.Run(ctx, pipe, o.RunOptions(command, todo, passes))
-	if errors.Is(err, runner.ErrNotWaited) {
-		return &Result{Result: &mapstep.Result{Submitted: true}, Dir: p.layout.Dir}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	m, err := shardmap.ReadManifest(ctx, p.layout.Dir)
-	if err != nil {
-		return nil, err
-	}
-	report, err := reportOf(m)
-	if err != nil {
-		return nil, err
-	}
-	stale := previous
-	if o.Incremental && previous != nil {
+	res, err := out.Finish(ctx, counters, err, mapstep.FinishOptions{Stale: func(previous, m *shardmap.Manifest) (*shardmap.Manifest, *shardmap.Manifest, error) {
+		if !o.Incremental {
+			return previous, m, nil
+		}
 		// Outputs of inputs no longer given stay (the corpus may have
 		// moved them on); outputs of current inputs under another name
 		// (inputs given in another order) go.
@@ -231,12 +219,19 @@ func run(ctx context.Context, command string, options any, o FilterOptions) (_ *
 				prev.Outputs = append(prev.Outputs, out)
 			}
 		}
-		stale = &prev
-	}
-	if err := mapstep.PruneStale(ctx, stale, m); err != nil {
+		return &prev, m, nil
+	}})
+	if err != nil {
 		return nil, err
 	}
-	return &Result{Result: &mapstep.Result{Manifest: m, Counters: counters}, Dir: p.layout.Dir, Report: report}, nil
+	r := &Result{Result: res, Dir: p.layout.Dir}
+	if res.Submitted {
+		return r, nil
+	}
+	if r.Report, err = reportOf(res.Manifest); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 func newPlan(ctx context.Context, command string, o FilterOptions) (*plan, error) {
@@ -246,7 +241,7 @@ func newPlan(ctx context.Context, command string, o FilterOptions) (*plan, error
 		return nil, err
 	}
 	if o.Model.Path == "" {
-		return nil, fmt.Errorf("no model given (-m)")
+		return nil, fmt.Errorf("no model given")
 	}
 	text := o.TextExpression
 	if text == "" {

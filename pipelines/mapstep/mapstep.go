@@ -11,7 +11,6 @@ package mapstep
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -59,18 +58,18 @@ func (c Common) Policy() (shardmap.Policy, error) {
 	switch c.OnBadRow {
 	case "", "fail":
 		if c.MaxBadRows != 0 {
-			return shardmap.Policy{}, fmt.Errorf("--max-bad-rows needs --on-bad-row=skip")
+			return shardmap.Policy{}, fmt.Errorf("a bound on bad rows (%d) needs bad rows to be skipped, not to fail the run", c.MaxBadRows)
 		}
 		return shardmap.Policy{}, nil
 	case "skip":
 		return shardmap.Policy{SkipBad: true, MaxBad: c.MaxBadRows}, nil
 	}
-	return shardmap.Policy{}, fmt.Errorf("--on-bad-row must be fail or skip, not %q", c.OnBadRow)
+	return shardmap.Policy{}, fmt.Errorf("bad-row policy %q: want fail or skip", c.OnBadRow)
 }
 
 func (c Common) Layout() (dataset.Layout, error) {
 	if c.Output == "" {
-		return dataset.Layout{}, fmt.Errorf("no output directory given (-o)")
+		return dataset.Layout{}, fmt.Errorf("no output directory given")
 	}
 	comp, err := shardio.ParseCompression(c.Compression)
 	if err != nil {
@@ -125,17 +124,6 @@ func (c Common) Log() io.Writer {
 	return os.Stderr
 }
 
-// Claim takes a run's output directory (see dataset.ClaimOutput) and
-// returns the context to run under and the function that gives the
-// directory back, to be called with the run's error.
-func (c Common) Claim(ctx context.Context, dir, command string) (context.Context, func(error), error) {
-	ctx, claim, err := dataset.ClaimOutput(ctx, dir, c.Inputs, command, c.Log())
-	if err != nil {
-		return nil, nil, err
-	}
-	return ctx, func(err error) { claim.Release(ctx, err != nil) }, nil
-}
-
 // Run discovers the inputs, builds the pipeline for step and runs it.
 func Run(ctx context.Context, c Common, step Step) (_ *Result, err error) {
 	policy, err := c.Policy()
@@ -150,15 +138,11 @@ func Run(ctx context.Context, c Common, step Step) (_ *Result, err error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx, release, err := c.Claim(ctx, layout.Dir, step.Command)
+	ctx, out, err := c.Begin(ctx, step.Command, layout.Dir)
 	if err != nil {
 		return nil, err
 	}
-	defer func() { release(err) }()
-	previous, err := PreviousManifest(ctx, layout.Dir)
-	if err != nil {
-		return nil, err
-	}
+	defer func() { out.Close(err) }()
 
 	p, s := beam.NewPipelineWithRoot()
 	s = s.Scope(step.Command)
@@ -208,28 +192,7 @@ func Run(ctx context.Context, c Common, step Step) (_ *Result, err error) {
 	}
 
 	counters, err := runner.Run(ctx, p, c.RunOptions(step.Command, files, passes))
-	if errors.Is(err, runner.ErrNotWaited) {
-		return &Result{Submitted: true}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	m, err := shardmap.ReadManifest(ctx, layout.Dir)
-	if err != nil {
-		return nil, err
-	}
-	if err := PruneStale(ctx, previous, m); err != nil {
-		return nil, err
-	}
-	if step.Extra != nil {
-		if err := step.Extra(m); err != nil {
-			return nil, err
-		}
-		if err := m.Write(ctx, layout.Dir); err != nil {
-			return nil, err
-		}
-	}
-	return &Result{Manifest: m, Counters: counters}, nil
+	return out.Finish(ctx, counters, err, FinishOptions{After: step.Extra})
 }
 
 // MustSpec encodes an op or selector spec whose arguments always encode.

@@ -100,10 +100,10 @@ func ToFastText(ctx context.Context, o FastTextOptions) (_ *FastTextResult, err 
 		o.Normalization = normalize.Whitespace
 	}
 	if o.Compression != "" && o.Compression != "none" {
-		return nil, fmt.Errorf("fastText files are plain text; --compression %s does not apply", o.Compression)
+		return nil, fmt.Errorf("fastText files are plain text; compression %s does not apply", o.Compression)
 	}
 	if o.Output == "" {
-		return nil, errors.New("no output directory given (-o)")
+		return nil, errors.New("no output directory given")
 	}
 	out := storage.Clean(o.Output)
 	policy, err := o.Policy()
@@ -129,11 +129,12 @@ func ToFastText(ctx context.Context, o FastTextOptions) (_ *FastTextResult, err 
 	if err := checkFastTextSplits(o.Inputs, files); err != nil {
 		return nil, err
 	}
-	ctx, release, err := o.Claim(ctx, out, "to-fasttext")
+	parent := ctx // the claim's context ends with Finish
+	ctx, claimed, err := o.Begin(ctx, "to-fasttext", out)
 	if err != nil {
 		return nil, err
 	}
-	defer func() { release(err) }()
+	defer func() { claimed.Close(err) }()
 	// Until the new report is written, the directory is visibly unfinished.
 	if err := storage.RemoveIfExists(ctx, storage.Join(out, ftdata.ReportName)); err != nil {
 		return nil, err
@@ -188,21 +189,18 @@ func ToFastText(ctx context.Context, o FastTextOptions) (_ *FastTextResult, err 
 
 	// The measuring pass reads the training shards once more.
 	counters, err := runner.Run(ctx, p, o.RunOptions("to-fasttext", append(train, files...), 1))
-	if errors.Is(err, runner.ErrNotWaited) {
+	res, err := claimed.Finish(ctx, counters, err, mapstep.FinishOptions{})
+	if err != nil {
+		return nil, err
+	}
+	if res.Submitted {
 		return &FastTextResult{Submitted: true}, nil
 	}
+	rep, err := ftdata.ReadReport(parent, out)
 	if err != nil {
 		return nil, err
 	}
-	m, err := shardmap.ReadManifest(ctx, out)
-	if err != nil {
-		return nil, err
-	}
-	rep, err := ftdata.ReadReport(ctx, out)
-	if err != nil {
-		return nil, err
-	}
-	return &FastTextResult{Manifest: m, Report: rep, Counters: counters}, nil
+	return &FastTextResult{Manifest: res.Manifest, Report: rep, Counters: counters}, nil
 }
 
 // measureLabels measures the texts and labels of files, writes their merged

@@ -3,7 +3,6 @@ package prepare
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/winnowlabs/winnow/pipelines/mapstep"
@@ -111,15 +110,11 @@ func runReshuffle(ctx context.Context, c mapstep.Common, command string, options
 			return nil, err
 		}
 	}
-	ctx, release, err := c.Claim(ctx, layout.Dir, command)
+	ctx, out, err := c.Begin(ctx, command, layout.Dir)
 	if err != nil {
 		return nil, err
 	}
-	defer func() { release(err) }()
-	previous, err := mapstep.PreviousManifest(ctx, layout.Dir)
-	if err != nil {
-		return nil, err
-	}
+	defer func() { out.Close(err) }()
 
 	p, s := beam.NewPipelineWithRoot()
 	s = s.Scope(command)
@@ -157,18 +152,5 @@ func runReshuffle(ctx context.Context, c mapstep.Common, command string, options
 		return nil, err
 	}
 	counters, err := runner.Run(ctx, p, c.RunOptions(command, files, 2))
-	if errors.Is(err, runner.ErrNotWaited) {
-		return &mapstep.Result{Submitted: true}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	m, err := shardmap.ReadManifest(ctx, layout.Dir)
-	if err != nil {
-		return nil, err
-	}
-	if err := mapstep.PruneStale(ctx, previous, m); err != nil {
-		return nil, err
-	}
-	return &mapstep.Result{Manifest: m, Counters: counters}, nil
+	return out.Finish(ctx, counters, err, mapstep.FinishOptions{})
 }

@@ -14,7 +14,6 @@ package shardmap
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"runtime"
@@ -266,10 +265,10 @@ func (e *Engine) Run(ctx context.Context, task Task, work Work, policy Policy) (
 		}
 		defer rejected.Abort()
 	}
-	var errs *errorSink
+	var errs *ErrorSink
 	if task.Errors != "" {
-		errs = &errorSink{ctx: ctx, path: task.Errors, source: task.Input}
-		defer errs.abort()
+		errs = NewErrorSink(ctx, task)
+		defer errs.Abort()
 	}
 
 	bad := e.badRows(task, policy, errs, &res)
@@ -297,31 +296,9 @@ func (e *Engine) Run(ctx context.Context, task Task, work Work, policy Policy) (
 	if err != nil {
 		return res, err
 	}
-	res.BytesOut = out.Bytes()
-	if err := out.Commit(); err != nil {
+	if err := Commit(ctx, &res, Outputs{Out: out, Rejected: rejected, Errors: errs}); err != nil {
 		return res, err
 	}
-	if rejected != nil {
-		res.Rejected = rejected.Rows()
-		if err := rejected.Commit(); err != nil {
-			return res, err
-		}
-	}
-	if errs != nil {
-		if err := errs.commit(); err != nil {
-			return res, err
-		}
-	}
-	if task.Marker != "" {
-		b, err := json.Marshal(res)
-		if err != nil {
-			return res, fmt.Errorf("encode completion marker: %w", err)
-		}
-		if err := storage.WriteFile(ctx, task.Marker, b); err != nil {
-			return res, err
-		}
-	}
-	progress.Global.Shards.Add(1)
 	return res, nil
 }
 
@@ -335,7 +312,7 @@ func reject(w *shardio.Writer, raw []byte) error {
 
 // badRows returns the handler of bad rows for a task: an error naming file
 // and line, or, when skipping, a record in the errors sidecar.
-func (e *Engine) badRows(task Task, policy Policy, errs *errorSink, res *Result) func(line int64, raw []byte, reason error) error {
+func (e *Engine) badRows(task Task, policy Policy, errs *ErrorSink, res *Result) func(line int64, raw []byte, reason error) error {
 	return func(line int64, raw []byte, reason error) error {
 		if !policy.SkipBad || errs == nil {
 			return fmt.Errorf("%s:%d: %w", task.Input, line, reason)
@@ -345,7 +322,7 @@ func (e *Engine) badRows(task Task, policy Policy, errs *errorSink, res *Result)
 		if n := e.bad.Add(1); policy.MaxBad > 0 && n > policy.MaxBad {
 			return fmt.Errorf("more than %d bad rows (--max-bad-rows); the last: %s:%d: %v", policy.MaxBad, task.Input, line, reason)
 		}
-		return errs.write(line, raw, reason)
+		return errs.Write(line, raw, reason)
 	}
 }
 
@@ -355,10 +332,10 @@ func (e *Engine) badRows(task Task, policy Policy, errs *errorSink, res *Result)
 // when skipped, go to task.Errors. Output and Marker are ignored.
 func (e *Engine) ForEach(ctx context.Context, task Task, policy Policy, fn func(i int64, raw []byte) error) (Result, error) {
 	res := Result{Task: task, CodeVersion: version.String()}
-	var errs *errorSink
+	var errs *ErrorSink
 	if task.Errors != "" {
-		errs = &errorSink{ctx: ctx, path: task.Errors, source: task.Input}
-		defer errs.abort()
+		errs = NewErrorSink(ctx, task)
+		defer errs.Abort()
 	}
 	bad := e.badRows(task, policy, errs, &res)
 	var good int64
@@ -619,62 +596,4 @@ func releaseArena(a *[]byte) {
 	}
 	*a = (*a)[:0]
 	arenas.Put(a)
-}
-
-// errorSink writes skipped rows with their reasons.
-type errorSink struct {
-	ctx    context.Context
-	path   string
-	source string
-	w      *shardio.Writer
-}
-
-type errorRecord struct {
-	Source    string `json:"source"`
-	Line      int64  `json:"line"`
-	Reason    string `json:"reason"`
-	Row       string `json:"row,omitempty"`
-	RowBase64 []byte `json:"row_base64,omitempty"`
-}
-
-func (s *errorSink) write(line int64, raw []byte, reason error) error {
-	if s.w == nil {
-		w, err := shardio.Create(s.ctx, s.path)
-		if err != nil {
-			return err
-		}
-		s.w = w
-	}
-	rec := errorRecord{Source: s.source, Line: line, Reason: reason.Error()}
-	var bre *rows.BadRowError
-	if errors.As(reason, &bre) {
-		rec.Reason = bre.Reason
-	}
-	if isUTF8(raw) {
-		rec.Row = string(raw)
-	} else {
-		rec.RowBase64 = raw
-	}
-	b, err := json.Marshal(rec)
-	if err != nil {
-		return fmt.Errorf("encode error record: %w", err)
-	}
-	return s.w.Write(b)
-}
-
-func (s *errorSink) commit() error {
-	if s.w == nil {
-		// No bad rows this time: drop a sidecar left by an earlier run.
-		if ok, _ := storage.Exists(s.ctx, s.path); ok {
-			return storage.Remove(s.ctx, s.path)
-		}
-		return nil
-	}
-	return s.w.Commit()
-}
-
-func (s *errorSink) abort() {
-	if s.w != nil {
-		s.w.Abort()
-	}
 }

@@ -1,0 +1,258 @@
+package flow
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/winnowlabs/winnow/models"
+	"github.com/winnowlabs/winnow/transforms/dataset"
+	"github.com/winnowlabs/winnow/transforms/rows"
+	"github.com/winnowlabs/winnow/transforms/shardio"
+	"github.com/winnowlabs/winnow/transforms/storage"
+)
+
+// PredictionsFile, in a train step's folder, holds the model's predictions
+// on the test split, from which the report draws its curves.
+const PredictionsFile = "predictions.json"
+
+// Predictions are a model's predictions on the test rows.
+type Predictions struct {
+	// Labels are the model's labels; Mode its scoring mode.
+	Labels []string `json:"labels"`
+	Mode   string   `json:"mode"`
+	// Positive is the scored label's index (mode "positive").
+	Positive int `json:"positive"`
+	// True are the rows' labels; Probs the predicted probabilities per
+	// label; Scores the scalar scores.
+	True   []string    `json:"true"`
+	Probs  [][]float32 `json:"probs"`
+	Scores []float64   `json:"scores"`
+}
+
+// eachRow calls fn with every row of the datasets' shards (split is the
+// shard's split), in shard order.
+func eachRow(ctx context.Context, dirs []string, fn func(split string, obj map[string]any) error) error {
+	files, err := dataset.Discover(ctx, dirs, dataset.Options{})
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		if err := eachLine(ctx, f.Path, func(line []byte, n int64) error {
+			var obj map[string]any
+			if err := json.Unmarshal(line, &obj); err != nil {
+				return fmt.Errorf("%s:%d: %w", f.Path, n, err)
+			}
+			return fn(f.Split, obj)
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func eachLine(ctx context.Context, path string, fn func(line []byte, n int64) error) error {
+	r, err := shardio.Open(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	for {
+		line, err := r.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(line, r.Line()); err != nil {
+			return err
+		}
+	}
+}
+
+// annotationMeta are the fields of an annotation that are not its values.
+var annotationMeta = map[string]bool{"raw_answer": true, "model": true, "usage": true, "cost_usd": true}
+
+// countAnnotations counts, per field of the annotations in field, how
+// often each value occurs (every element of a list of labels).
+func countAnnotations(ctx context.Context, dir, field string) (map[string]map[string]int64, error) {
+	counts := map[string]map[string]int64{}
+	err := eachRow(ctx, []string{dir}, func(_ string, obj map[string]any) error {
+		ann, _ := obj[field].(map[string]any)
+		for k, v := range ann {
+			if annotationMeta[k] {
+				continue
+			}
+			if counts[k] == nil {
+				counts[k] = map[string]int64{}
+			}
+			if list, ok := v.([]any); ok {
+				for _, e := range list {
+					counts[k][valueString(e)]++
+				}
+				continue
+			}
+			counts[k][valueString(v)]++
+		}
+		return nil
+	})
+	return counts, err
+}
+
+func valueString(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case float64:
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// countErrors counts the rows recorded under dir's _errors/.
+func countErrors(ctx context.Context, dir string) (int64, error) {
+	errDir := storage.Join(dir, "_errors")
+	if ok, _ := storage.Exists(ctx, errDir); !ok {
+		return 0, nil
+	}
+	files, err := storage.ListTree(ctx, errDir)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, f := range files {
+		if strings.Contains(storage.Base(f), ".tmp") {
+			continue
+		}
+		if err := eachLine(ctx, f, func([]byte, int64) error { n++; return nil }); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
+}
+
+// countLabels counts the label values of dir's rows per split ("" for an
+// unsplit dataset).
+func countLabels(ctx context.Context, dir string) (map[string]map[string]int64, error) {
+	counts := map[string]map[string]int64{}
+	err := eachRow(ctx, []string{dir}, func(split string, obj map[string]any) error {
+		if counts[split] == nil {
+			counts[split] = map[string]int64{}
+		}
+		counts[split][valueString(obj[LabelField])]++
+		return nil
+	})
+	return counts, err
+}
+
+// Histogram counts values in equal-width bins over [Min, Max].
+type Histogram struct {
+	Min    float64 `json:"min"`
+	Max    float64 `json:"max"`
+	Counts []int64 `json:"counts"`
+}
+
+func newHistogram(lo, hi float64, bins int) *Histogram {
+	if !(hi > lo) {
+		hi = lo + 1
+	}
+	return &Histogram{Min: lo, Max: hi, Counts: make([]int64, bins)}
+}
+
+func (h *Histogram) add(v float64) {
+	i := int(float64(len(h.Counts)) * (v - h.Min) / (h.Max - h.Min))
+	h.Counts[max(0, min(i, len(h.Counts)-1))]++
+}
+
+// Total is the number of values counted.
+func (h *Histogram) Total() int64 {
+	var n int64
+	for _, c := range h.Counts {
+		n += c
+	}
+	return n
+}
+
+// scoreHistogram counts the scores, at the dotted field path, of the
+// rows of dirs.
+func scoreHistogram(ctx context.Context, dirs []string, field string) (*Histogram, error) {
+	path := strings.Split(field, ".")
+	var scores []float64
+	lo, hi := math.Inf(1), math.Inf(-1)
+	err := eachRow(ctx, dirs, func(_ string, obj map[string]any) error {
+		var v any = obj
+		for _, p := range path {
+			m, _ := v.(map[string]any)
+			v = m[p]
+		}
+		if m, ok := v.(map[string]any); ok {
+			v = m["score"] // {score, int_score}
+		}
+		f, ok := v.(float64)
+		if !ok {
+			return fmt.Errorf("a scored row has no numeric %s", field)
+		}
+		scores = append(scores, f)
+		lo, hi = min(lo, f), max(hi, f)
+		return nil
+	})
+	if err != nil || len(scores) == 0 {
+		return nil, err
+	}
+	h := newHistogram(lo, hi, 40)
+	for _, s := range scores {
+		h.add(s)
+	}
+	return h, nil
+}
+
+// predictTest predicts the test rows of splitDir with the model in
+// modelDir.
+func predictTest(ctx context.Context, modelDir, splitDir string) (*Predictions, error) {
+	clf, err := models.Load(ctx, modelDir, models.LoadOptions{})
+	if err != nil {
+		return nil, err
+	}
+	info := clf.Info()
+	p := &Predictions{Labels: info.Labels, Mode: info.Scoring.Mode, Positive: info.Scoring.Positive}
+	textExpr, err := rows.Compile(rows.DefaultTextExpression)
+	if err != nil {
+		return nil, err
+	}
+	var texts []string
+	err = eachRow(ctx, []string{splitDir}, func(split string, obj map[string]any) error {
+		if split != "test" {
+			return nil
+		}
+		text, err := rows.TextOf(textExpr, obj)
+		if err != nil {
+			return err
+		}
+		texts = append(texts, text)
+		p.True = append(p.True, valueString(obj[LabelField]))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]models.Prediction, len(texts))
+	const chunk = 256
+	for i := 0; i < len(texts); i += chunk {
+		end := min(i+chunk, len(texts))
+		if err := clf.Predict(texts[i:end], out[i:end]); err != nil {
+			return nil, err
+		}
+	}
+	for _, o := range out {
+		p.Probs = append(p.Probs, slices.Clone(o.Probs))
+		p.Scores = append(p.Scores, o.Score)
+	}
+	return p, nil
+}

@@ -1,0 +1,177 @@
+package flow
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/winnowlabs/winnow/internal/version"
+	"github.com/winnowlabs/winnow/transforms/dataset"
+	"github.com/winnowlabs/winnow/transforms/storage"
+)
+
+// Step is one step of a flow: what it reads (earlier steps and external
+// inputs), the work it does (recorded in its fingerprint) and the folder
+// it writes.
+type Step struct {
+	// Name is unique in the flow, e.g. "label" or "train-fasttext".
+	Name string `json:"name"`
+	// Kind is one of StepNames ("train" for every train-* step).
+	Kind string `json:"kind"`
+	// Needs are the steps whose outputs this one reads.
+	Needs []*Step `json:"-"`
+	// Work is what the step does, as recorded in its fingerprint.
+	Work any `json:"work"`
+	// External are the inputs from outside the experiment (corpus shards,
+	// tokenizers, prompt files) whose identity enters the fingerprint.
+	External []string `json:"external,omitempty"`
+	// Always marks a step that runs every time (an incremental filter adds
+	// the shards that arrived since the last run).
+	Always bool `json:"always,omitempty"`
+	// Fingerprint is a SHA-256 over the work, the needed steps'
+	// fingerprints, the external inputs' identity and the code version.
+	Fingerprint string `json:"fingerprint"`
+	// Dir is the step's folder: <experiment>/<name>-<fingerprint[:12]>.
+	Dir string `json:"dir"`
+
+	run func(ctx context.Context, r *runState) (facts any, err error)
+}
+
+// Record is a completed step's record, written to <experiment>/_steps/
+// once the step's output is complete.
+type Record struct {
+	Step        string    `json:"step"`
+	Kind        string    `json:"kind"`
+	Fingerprint string    `json:"fingerprint"`
+	Dir         string    `json:"dir"`
+	Needs       []string  `json:"needs,omitempty"`
+	Started     time.Time `json:"started"`
+	// Seconds is the step's wall time; CPUSeconds the CPU time this
+	// process spent meanwhile (CoresBusy is their ratio).
+	Seconds    float64 `json:"seconds"`
+	CPUSeconds float64 `json:"cpu_seconds"`
+	CoresBusy  float64 `json:"cores_busy"`
+	// Rows and Bytes are what the step read, when it reads rows.
+	Rows  int64 `json:"rows,omitempty"`
+	Bytes int64 `json:"bytes,omitempty"`
+	// Facts are the step's results (label histograms, costs, metrics,
+	// the selection, the filter report).
+	Facts json.RawMessage `json:"facts,omitempty"`
+}
+
+// RecordsDir holds the completion records, one per step folder.
+const RecordsDir = "_steps"
+
+// PlanFile is the flow's latest plan in the experiment directory, which
+// the report reads.
+const PlanFile = "flow.json"
+
+func (s *Step) recordPath(exp string) string {
+	return filepath.Join(exp, RecordsDir, filepath.Base(s.Dir)+".json")
+}
+
+// fingerprint computes the step's fingerprint and folder from its needs,
+// which must have theirs.
+func (s *Step) fingerprint(ctx context.Context, exp string) error {
+	h := sha256.New()
+	work, err := json.Marshal(s.Work)
+	if err != nil {
+		return fmt.Errorf("%s: encode work: %w", s.Name, err)
+	}
+	fmt.Fprintf(h, "step %s\ncode %s\nwork %s\n", s.Kind, version.String(), work)
+	for _, n := range s.Needs {
+		fmt.Fprintf(h, "needs %s %s\n", n.Name, n.Fingerprint)
+	}
+	if !s.Always {
+		for _, e := range s.External {
+			if err := identify(ctx, h, e); err != nil {
+				return fmt.Errorf("%s: %w", s.Name, err)
+			}
+		}
+	}
+	s.Fingerprint = hex.EncodeToString(h.Sum(nil))
+	s.Dir = filepath.Join(exp, s.Name+"-"+s.Fingerprint[:12])
+	return nil
+}
+
+// identify writes an external input's identity to w: a file's content
+// hash (small files such as tokenizers and prompts), or a dataset's shards
+// with their sizes and modification times.
+func identify(ctx context.Context, w io.Writer, p string) error {
+	if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Size() < 64<<20 && !isShard(p) {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "file %s %x\n", p, sha256.Sum256(b))
+		return nil
+	}
+	files, err := dataset.Discover(ctx, []string{p}, dataset.Options{})
+	if err != nil {
+		return err
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
+	for _, f := range files {
+		mod := ""
+		if storage.IsLocal(f.Path) {
+			if st, err := os.Stat(f.Path); err == nil {
+				mod = st.ModTime().UTC().Format(time.RFC3339Nano)
+			}
+		}
+		fmt.Fprintf(w, "shard %s %d %s\n", f.Path, f.Size, mod)
+	}
+	return nil
+}
+
+func isShard(p string) bool {
+	for _, ext := range []string{".jsonl", ".jsonl.zst", ".jsonl.gz", ".json.gz", ".json.zst", ".parquet"} {
+		if len(p) > len(ext) && p[len(p)-len(ext):] == ext {
+			return true
+		}
+	}
+	return false
+}
+
+// complete returns the step's record when its folder is complete for its
+// fingerprint.
+func (s *Step) complete(exp string) (*Record, bool) {
+	b, err := os.ReadFile(s.recordPath(exp))
+	if err != nil {
+		return nil, false
+	}
+	var r Record
+	if err := json.Unmarshal(b, &r); err != nil || r.Fingerprint != s.Fingerprint {
+		return nil, false
+	}
+	if _, err := os.Stat(s.Dir); err != nil && s.Kind != "select" {
+		return nil, false
+	}
+	return &r, true
+}
+
+// writeRecord writes r atomically.
+func writeRecord(path string, r *Record) error {
+	return writeJSON(path, r)
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
