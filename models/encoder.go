@@ -49,6 +49,15 @@ func encoderFiles(ctx context.Context, dir string) ([]string, error) {
 	return files, nil
 }
 
+// EmbedderFiles lists the files of the embedding model (a Model2Vec model
+// or an encoder) in the local directory dir.
+func EmbedderFiles(ctx context.Context, dir string) ([]string, error) {
+	if isModel2Vec(dir) {
+		return Model2VecFiles(dir)
+	}
+	return encoderFiles(ctx, dir)
+}
+
 // isEncoderDir reports whether dir holds a Hugging Face model's
 // config.json (and is not a Model2Vec model), which the encoder loader
 // then reads or refuses with a reason.

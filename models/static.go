@@ -15,6 +15,7 @@ import (
 	"github.com/winnowlabs/winnow/models/modeldir"
 	"github.com/winnowlabs/winnow/models/safetensors"
 	"github.com/winnowlabs/winnow/transforms/normalize"
+	"github.com/winnowlabs/winnow/transforms/storage"
 )
 
 // Kinds of static-embedding classifiers: a Model2Vec model with an MLP head
@@ -201,26 +202,50 @@ func (e *model2vecEmbedder) Embed(texts []string, out []float32) error {
 	return nil
 }
 
+// model2vecLayouts are the file sets of a Model2Vec directory: model2vec's
+// own and the sentence-transformers layouts.
+var model2vecLayouts = [][]string{
+	{"config.json", "model.safetensors", "tokenizer.json"},
+	{"config_sentence_transformers.json", "model.safetensors", "tokenizer.json"},
+	{"config_sentence_transformers.json", "0_StaticEmbedding/model.safetensors", "0_StaticEmbedding/tokenizer.json"},
+}
+
 // Model2VecFiles lists the files of a Model2Vec directory that loading
 // reads, relative to it, for hashing and copying.
 func Model2VecFiles(dir string) ([]string, error) {
-	var names []string
-	for _, layout := range [][]string{
-		{"config.json", "model.safetensors", "tokenizer.json"},
-		{"config_sentence_transformers.json", "model.safetensors", "tokenizer.json"},
-		{"config_sentence_transformers.json", "0_StaticEmbedding/model.safetensors", "0_StaticEmbedding/tokenizer.json"},
-	} {
-		names = names[:0]
+	names, ok, _ := model2vecLayout(func(n string) (bool, error) {
+		_, err := os.Stat(filepath.Join(dir, filepath.FromSlash(n)))
+		return err == nil, nil
+	})
+	if !ok {
+		return nil, fmt.Errorf("%s is not a Model2Vec directory (config.json, model.safetensors and tokenizer.json, or the sentence-transformers layout)", dir)
+	}
+	return names, nil
+}
+
+// remoteModel2VecFiles is Model2VecFiles for a directory on an object
+// store; ok is false when dir has none of the layouts.
+func remoteModel2VecFiles(ctx context.Context, dir string) ([]string, bool, error) {
+	return model2vecLayout(func(n string) (bool, error) { return storage.Exists(ctx, storage.Join(dir, n)) })
+}
+
+// model2vecLayout returns the files of the first layout whose files all
+// exist.
+func model2vecLayout(exists func(name string) (bool, error)) ([]string, bool, error) {
+	for _, layout := range model2vecLayouts {
+		all := true
 		for _, n := range layout {
-			if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(n))); err == nil {
-				names = append(names, n)
+			found, err := exists(n)
+			if err != nil {
+				return nil, false, err
 			}
+			all = all && found
 		}
-		if len(names) == len(layout) {
-			return names, nil
+		if all {
+			return append([]string(nil), layout...), true, nil
 		}
 	}
-	return nil, fmt.Errorf("%s is not a Model2Vec directory (config.json, model.safetensors and tokenizer.json, or the sentence-transformers layout)", dir)
+	return nil, false, nil
 }
 
 // isModel2Vec reports whether dir's safetensors hold a static embedding
@@ -238,22 +263,35 @@ func isModel2Vec(dir string) bool {
 	return f.Info("embeddings") != nil || f.Info("embedding.weight") != nil
 }
 
+// loadModel2VecEmbedder loads a Model2Vec directory, local or on an object
+// store (copied once per process into a local directory, for the workers of
+// a distributed run).
 func loadModel2VecEmbedder(ctx context.Context, dir string, opts EmbedderOptions) (Embedder, bool, error) {
-	if !isModel2Vec(dir) {
+	local := dir
+	if !storage.IsLocal(dir) {
+		names, ok, err := remoteModel2VecFiles(ctx, dir)
+		if err != nil || !ok {
+			return nil, false, err
+		}
+		if local, err = LocalDir(ctx, dir, names); err != nil {
+			return nil, false, err
+		}
+	}
+	if !isModel2Vec(local) {
 		return nil, false, nil
 	}
 	if opts.Pooling != "" {
 		return nil, false, fmt.Errorf("%s is a Model2Vec model: it pools by its token weights, not by %q", dir, opts.Pooling)
 	}
-	names, err := Model2VecFiles(dir)
+	names, err := Model2VecFiles(local)
 	if err != nil {
 		return nil, false, err
 	}
-	sum, err := HashFiles(ctx, dir, names)
+	sum, err := HashFiles(ctx, local, names)
 	if err != nil {
 		return nil, false, err
 	}
-	m, err := model2vec.Load(dir)
+	m, err := model2vec.Load(local)
 	if err != nil {
 		return nil, false, err
 	}

@@ -128,7 +128,7 @@ dollars per shard and in total).`,
 	intVar(f, &o.MaxAttempts, "max-attempts", "", llm.DefaultMaxAttempts, atLeastOne, "attempts per request (429, 5xx and timeouts are retried with backoff)")
 	intVar(f, &o.ShardsInFlight, "shards-in-flight", "", annotate.DefaultShardsInFlight, atLeastOne, "shards annotated at once per worker process")
 
-	f.StringVar(&o.CacheDir, "cache-dir", "", "response cache directory (default ~/.cache/winnow/annotate)")
+	f.StringVar(&o.CacheDir, "cache-dir", "", "response cache directory: local, gs:// or s3:// (default ~/.cache/winnow/annotate; required on a distributed runner)")
 	f.StringVar(&o.PriceFile, "price-file", "", "JSON price table adding or replacing models' prices")
 	floatVar(f, &o.MaxBudget, "max-budget", "", 0, nonNegative, "stop sending once this many US dollars were spent (0: no limit)")
 	f.BoolVar(&fl.dryRun, "dry-run", false, "print rows, cached rows, estimated tokens and cost; send nothing")

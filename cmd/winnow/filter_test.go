@@ -14,6 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/winnowlabs/winnow/internal/testutil"
+	"github.com/winnowlabs/winnow/internal/testutil/fakecloud"
 	"github.com/winnowlabs/winnow/transforms/progress"
 	"github.com/winnowlabs/winnow/transforms/shardmap"
 )
@@ -318,10 +319,13 @@ func TestFlexTemplateLaunch(t *testing.T) {
 		t.Skip("bash is not installed")
 	}
 	launch := filepath.Join(testutil.RepoRoot(t), "infra", "schedule", "dataflow", "launch.sh")
-	dir := t.TempDir()
+	// Dataflow's workers read and write gs://, here a fake GCS.
+	fakecloud.StartGCS(t, "winnow-test")
+	in := toGCS(t, sampleData(t), "gs://winnow-test/in")
+	model := toGCS(t, topicModel(t), "gs://winnow-test/models/softmax.bin")
 	cmd := exec.Command(launch,
-		"--input_dir="+sampleData(t), "--output_dir="+dir+"/out", "--model="+topicModel(t), "--int_threshold=1",
-		"--rejected_dir="+dir+"/rejected", "--project=winnow-test", "--region=us-central1",
+		"--input_dir="+in, "--output_dir=gs://winnow-test/out", "--model="+model, "--int_threshold=1",
+		"--rejected_dir=gs://winnow-test/rejected", "--project=winnow-test", "--region=us-central1",
 		"--staging_location=gs://winnow-test/staging", "--temp_location=gs://winnow-test/tmp",
 		"--job_name=winnow-refilter", "--dry_run")
 	cmd.Env = append(os.Environ(), "WINNOW="+winnowExecutable(t), "WINNOW_WORKER_BINARY="+topicModel(t))

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+
+	"github.com/winnowlabs/winnow/pipelines/runner"
 )
 
 func main() {
@@ -20,6 +22,8 @@ func main() {
 		beam.Init()
 		return
 	}
+	// On a distributed runner this binary is staged as the workers' binary.
+	runner.StageOwnExecutable()
 	if err := newRootCmd().Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "winnow:", err)
 		os.Exit(1)

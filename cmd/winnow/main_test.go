@@ -19,6 +19,19 @@ func TestMain(m *testing.M) {
 // the test.
 func runCLI(t *testing.T, args ...string) (string, error) {
 	t.Helper()
+	keepGoFlags(t)
+	root := newRootCmd()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs(args)
+	err := root.Execute()
+	return out.String(), err
+}
+
+// keepGoFlags restores the process-wide Go flags (Beam's) after the test,
+// whatever a command line parsed during it set.
+func keepGoFlags(t *testing.T) {
 	saved := map[string]string{}
 	flag.VisitAll(func(f *flag.Flag) { saved[f.Name] = f.Value.String() })
 	t.Cleanup(func() {
@@ -28,13 +41,6 @@ func runCLI(t *testing.T, args ...string) (string, error) {
 			}
 		}
 	})
-	root := newRootCmd()
-	var out bytes.Buffer
-	root.SetOut(&out)
-	root.SetErr(&out)
-	root.SetArgs(args)
-	err := root.Execute()
-	return out.String(), err
 }
 
 // Help lists winnow's own flags, and Beam's in a section of their own

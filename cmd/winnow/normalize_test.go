@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/winnowlabs/winnow/internal/testutil"
+	"github.com/winnowlabs/winnow/internal/testutil/fakecloud"
 	"github.com/winnowlabs/winnow/transforms/ftdata"
 )
 
@@ -104,7 +105,10 @@ func TestToFastTextDataflowDryRun(t *testing.T) {
 			t.Fatalf("%v\n%s", err, out)
 		}
 	})
-	out, err := runCLI(t, "to-fasttext", "-i", dir+"/imported", "-o", dir+"/ft", "-l", "scores.score", "--auto", "3",
+	// Dataflow's workers read and write gs://, here a fake GCS.
+	fakecloud.StartGCS(t, "winnow-test")
+	in := toGCS(t, dir+"/imported", "gs://winnow-test/imported")
+	out, err := runCLI(t, "to-fasttext", "-i", in, "-o", "gs://winnow-test/ft", "-l", "scores.score", "--auto", "3",
 		"--runner=dataflow", "--dry_run", "--project=winnow-test", "--region=us-central1",
 		"--staging_location=gs://winnow-test/staging", "--temp_location=gs://winnow-test/tmp")
 	if err != nil {

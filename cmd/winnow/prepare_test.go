@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/winnowlabs/winnow/internal/testutil"
+	"github.com/winnowlabs/winnow/internal/testutil/fakecloud"
 )
 
 func TestPrepareCommands(t *testing.T) {
@@ -79,10 +80,12 @@ func TestBadFlagsAreClearErrors(t *testing.T) {
 }
 
 // TestDataflowDryRun translates a pipeline into a Dataflow job without
-// submitting it: Beam's Dataflow flags reach the runner.
+// submitting it: Beam's Dataflow flags reach the runner. Dataflow's workers
+// read and write gs://, here a fake GCS.
 func TestDataflowDryRun(t *testing.T) {
-	data := filepath.Join(testutil.RepoRoot(t), "data", "fineweb-edu-llama3-sample")
-	out, err := runCLI(t, "transform", "-i", data, "-o", t.TempDir(),
+	fakecloud.StartGCS(t, "winnow-test")
+	toGCS(t, filepath.Join(testutil.RepoRoot(t), "data", "fineweb-edu-llama3-sample"), "gs://winnow-test/in")
+	out, err := runCLI(t, "transform", "-i", "gs://winnow-test/in", "-o", "gs://winnow-test/out",
 		"--runner=dataflow", "--dry_run", "--project=winnow-test", "--region=us-central1",
 		"--staging_location=gs://winnow-test/staging", "--temp_location=gs://winnow-test/tmp")
 	if err != nil {

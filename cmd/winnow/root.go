@@ -78,7 +78,7 @@ for a Flink or Spark job server. Paths may be local, gs://, s3:// or memfs://.`,
 			default:
 				return fmt.Errorf("--log-level %q: want off, debug, info, warn or error", logLevel)
 			}
-			return nil
+			return resolveWorkerPaths(cmd, cmd.ErrOrStderr())
 		},
 	}
 	root.PersistentFlags().StringVar(&logLevel, "log-level", "off", "log level of the pipeline runner: off, debug, info, warn or error")

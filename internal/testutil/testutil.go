@@ -2,6 +2,7 @@
 package testutil
 
 import (
+	"flag"
 	"os"
 	"path/filepath"
 	"testing"
@@ -76,4 +77,19 @@ func CopyTree(t testing.TB, src, dst string) {
 	if err != nil {
 		t.Fatalf("copy %s to %s: %v", src, dst, err)
 	}
+}
+
+// SetFlag sets a process-wide Go flag (such as Beam's --runner) for the rest
+// of the test and restores its value at cleanup.
+func SetFlag(t testing.TB, name, value string) {
+	t.Helper()
+	f := flag.Lookup(name)
+	if f == nil {
+		t.Fatalf("no flag -%s", name)
+	}
+	old := f.Value.String()
+	if err := flag.Set(name, value); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { flag.Set(name, old) })
 }

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/winnowlabs/winnow/pipelines/mapstep"
+	"github.com/winnowlabs/winnow/pipelines/runner"
 	"github.com/winnowlabs/winnow/transforms/llm"
 	"github.com/winnowlabs/winnow/transforms/llm/cache"
 	"github.com/winnowlabs/winnow/transforms/llm/cost"
@@ -83,8 +84,9 @@ type Options struct {
 	// (default 4). In batch mode each holds its shard's rows in memory.
 	ShardsInFlight int `json:"shards_in_flight,omitempty"`
 
-	// CacheDir is the response cache (default cache.DefaultDir()). It must
-	// be a local path, shared by the workers when they should share answers.
+	// CacheDir is the response cache: local, gs:// or s3:// (default
+	// cache.DefaultDir() when the workers run in this process). Workers on
+	// a distributed runner need one they share.
 	CacheDir string `json:"cache_dir"`
 	// Prices prices answers (default cost.Default()); PriceFile, where
 	// they were read from, is only recorded.
@@ -148,6 +150,9 @@ func (o *Options) config() (*workerConfig, error) {
 	r.OutputField = orDefault(r.OutputField, r.Prompt.Name)
 	r.BaseURL = llm.NormalizeBaseURL(orDefault(r.BaseURL, llm.DefaultBaseURL))
 	if r.CacheDir == "" {
+		if runner.Distributed() {
+			return nil, fmt.Errorf("no cache directory given: %s's workers need one they share (gs://, s3:// or a shared file system)", runner.Name())
+		}
 		if r.CacheDir, err = cache.DefaultDir(); err != nil {
 			return nil, err
 		}

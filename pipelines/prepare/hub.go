@@ -3,11 +3,13 @@ package prepare
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
 
 	"github.com/winnowlabs/winnow/pipelines/mapstep"
+	"github.com/winnowlabs/winnow/pipelines/runner"
 	"github.com/winnowlabs/winnow/transforms/dataset"
 	"github.com/winnowlabs/winnow/transforms/hfdata"
 	"github.com/winnowlabs/winnow/transforms/hfhub"
@@ -76,6 +78,9 @@ func ImportHub(ctx context.Context, o HubImportOptions) (*mapstep.Result, *HubSo
 			return nil, nil, err
 		}
 		src.Snapshot, src.Selection = snap, sel
+		if err := hubCacheReachable(snap.Dir, o.Log()); err != nil {
+			return nil, nil, err
+		}
 		o.Commit = snap.Commit
 		if src.Files, err = hubFiles(o.Dataset, snap, sel); err != nil {
 			return nil, nil, err
@@ -88,6 +93,21 @@ func ImportHub(ctx context.Context, o HubImportOptions) (*mapstep.Result, *HubSo
 		return nil, nil, err
 	}
 	return res, src, nil
+}
+
+// hubCacheReachable checks that the workers can read the files downloaded
+// into the Hub cache at dir: always when they run in this process; on a
+// runner whose workers are other machines never (an error); otherwise only
+// if the cache is on a file system they share (a warning).
+func hubCacheReachable(dir string, log io.Writer) error {
+	switch {
+	case !runner.Distributed():
+		return nil
+	case runner.Remote():
+		return fmt.Errorf("the Hub dataset is downloaded into %s on this machine, which %s's workers do not see: import it locally and copy the output to gs:// or s3://", dir, runner.Name())
+	}
+	fmt.Fprintf(log, "winnow: warning: the Hub dataset is read from %s (HF_HUB_CACHE): %s's workers must see that path (a shared file system)\n", dir, runner.Name())
+	return nil
 }
 
 // fetchDataset resolves the data files and downloads them.

@@ -9,6 +9,7 @@ import (
 	"github.com/winnowlabs/winnow/pipelines/mapstep"
 	"github.com/winnowlabs/winnow/transforms/normalize"
 	"github.com/winnowlabs/winnow/transforms/rows"
+	"github.com/winnowlabs/winnow/transforms/storage"
 )
 
 // NormalizeOptions configures Normalize.
@@ -69,18 +70,20 @@ func defaultExpressions(text, label string) (string, string) {
 
 // plannedNormalizer builds the named normalizer once, so that a bad name or
 // tokenizer fails before the pipeline starts, and returns its description
-// (name, version, tokenizer path made absolute, tokenizer hash), which
+// (name, version, tokenizer path, made absolute when local, and hash), which
 // workers check their own against.
 func plannedNormalizer(name, tokenizer string) (normalize.Spec, error) {
 	if tokenizer != "" {
 		if slices.Contains(normalize.Names(), name) && !normalize.NeedsTokenizer(name) {
 			return normalize.Spec{}, fmt.Errorf("the %s normalizer uses no tokenizer; --tokenizer is for tokenizer-based normalizers", name)
 		}
-		abs, err := filepath.Abs(tokenizer)
-		if err != nil {
-			return normalize.Spec{}, fmt.Errorf("tokenizer %s: %w", tokenizer, err)
+		if storage.IsLocal(tokenizer) {
+			abs, err := filepath.Abs(tokenizer)
+			if err != nil {
+				return normalize.Spec{}, fmt.Errorf("tokenizer %s: %w", tokenizer, err)
+			}
+			tokenizer = abs
 		}
-		tokenizer = abs
 	}
 	n, err := normalize.New(name, normalize.Options{Tokenizer: tokenizer})
 	if err != nil {

@@ -109,15 +109,22 @@ func Name() string {
 var ownEndpoint string
 
 // IsLocal reports whether the pipeline runs in this process (prism without
-// an external job server, or the direct runner), where progress is visible.
+// an external job server, or the direct runner, with the workers in this
+// process), where progress is visible.
 func IsLocal() bool {
 	switch Name() {
 	case "prism", "PrismRunner":
-		return *jobopts.Endpoint == "" || *jobopts.Endpoint == ownEndpoint
+		return (*jobopts.Endpoint == "" || *jobopts.Endpoint == ownEndpoint) && workersInProcess()
 	case "direct":
 		return true
 	}
 	return false
+}
+
+// startsPrism reports whether Beam starts a prism job server in this
+// process for the run.
+func startsPrism() bool {
+	return (Name() == "prism" || Name() == "PrismRunner") && *jobopts.Endpoint == ""
 }
 
 // Parallelism returns the value of --parallelism (0 when unset: all cores).
@@ -133,6 +140,9 @@ func Run(ctx context.Context, p *beam.Pipeline, o Options) (Counters, error) {
 	if !beam.Initialized() {
 		beam.Init()
 	}
+	if err := setWorkerBinary(); err != nil {
+		return nil, fmt.Errorf("%s on %s: %w", o.Label, Name(), err)
+	}
 	progress.Global.Reset(o.TotalBytes, o.TotalShards)
 	w := o.Progress
 	if w == nil {
@@ -142,7 +152,7 @@ func Run(ctx context.Context, p *beam.Pipeline, o Options) (Counters, error) {
 	if !o.Quiet && IsLocal() {
 		stop = progress.Global.Start(ctx, w, o.Label, o.Interval)
 	}
-	startsOwn := IsLocal() && *jobopts.Endpoint == ""
+	startsOwn := startsPrism()
 	res, err := beam.Run(ctx, Name(), p)
 	if startsOwn {
 		ownEndpoint = *jobopts.Endpoint

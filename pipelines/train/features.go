@@ -8,16 +8,20 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"sync"
 
 	"github.com/winnowlabs/winnow/models"
 	"github.com/winnowlabs/winnow/pipelines/mapstep"
+	"github.com/winnowlabs/winnow/pipelines/runner"
 	"github.com/winnowlabs/winnow/transforms/normalize"
 	"github.com/winnowlabs/winnow/transforms/rows"
 	"github.com/winnowlabs/winnow/transforms/shardio"
 	"github.com/winnowlabs/winnow/transforms/shardmap"
+	"github.com/winnowlabs/winnow/transforms/storage"
 )
 
 // EmbedKind is the row op that replaces a row by its embedding and label.
@@ -246,4 +250,54 @@ func readFeatures(ctx context.Context, m *shardmap.Manifest, dim int) (map[strin
 		r.Close()
 	}
 	return by, nil
+}
+
+// featuresDirFor returns the features directory: the one given, or the
+// model directory's path with ".features" appended, which is on this
+// machine's disk and so refused when the workers run outside this process.
+func featuresDirFor(given, modelDir string) (string, error) {
+	if given != "" {
+		return given, nil
+	}
+	if runner.Distributed() {
+		return "", fmt.Errorf("the pooled rows are written by %s's workers: give a features directory they share (gs://, s3:// or a shared file system)", runner.Name())
+	}
+	return filepath.Clean(modelDir) + ".features", nil
+}
+
+// workerModel returns where the workers of the feature step read the base
+// model: base itself, unless the workers run outside this process and base
+// is on this machine's disk (a local directory, or one resolved into the
+// local Hugging Face cache), in which case its files are copied once beside
+// the pooled rows, into DIR/_base/SHA256[:12], on storage the workers share.
+// The workers check the copy's hash.
+func workerModel(ctx context.Context, base, sha string, featuresDir string) (string, error) {
+	if !runner.Distributed() || !storage.IsLocal(base) {
+		return base, nil
+	}
+	if storage.IsLocal(featuresDir) {
+		// A shared file system: the workers see the same paths.
+		return base, nil
+	}
+	names, err := models.EmbedderFiles(ctx, base)
+	if err != nil {
+		return "", err
+	}
+	dst := storage.Join(featuresDir, "_base", sha[:12])
+	for _, name := range names {
+		p := storage.Join(dst, name)
+		if ok, err := storage.Exists(ctx, p); err != nil {
+			return "", err
+		} else if ok {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(base, filepath.FromSlash(name)))
+		if err != nil {
+			return "", fmt.Errorf("copy base model %s for the workers: %w", base, err)
+		}
+		if err := storage.WriteFile(ctx, p, b); err != nil {
+			return "", fmt.Errorf("copy base model %s for the workers: %w", base, err)
+		}
+	}
+	return dst, nil
 }

@@ -266,13 +266,17 @@ type frozen struct {
 // of an earlier run with the same model and fields) and trains the head on
 // the features.
 func trainFrozen(ctx context.Context, o Options, f frozen, backend compute.Backend, splits map[string][]dataset.File) (*head.Head, []modeldir.DataRef, string, error) {
-	featuresDir := f.featuresDir
-	if featuresDir == "" {
-		featuresDir = filepath.Clean(o.Output) + ".features"
+	featuresDir, err := featuresDirFor(f.featuresDir, o.Output)
+	if err != nil {
+		return nil, nil, "", err
 	}
-	logf(o.Log, "embedding the rows with %s into %s", f.embed.Model, featuresDir)
+	embed := f.embed
+	if embed.Model, err = workerModel(ctx, f.embed.Model, f.embed.SHA256, featuresDir); err != nil {
+		return nil, nil, "", err
+	}
+	logf(o.Log, "embedding the rows with %s into %s", embed.Model, featuresDir)
 	m, err := computeFeatures(ctx, FeatureOptions{
-		Datasets: o.Datasets, Dir: featuresDir, Progress: f.progress, Quiet: f.quiet, Embed: f.embed,
+		Datasets: o.Datasets, Dir: featuresDir, Progress: f.progress, Quiet: f.quiet, Embed: embed,
 	})
 	if err != nil {
 		return nil, nil, "", err

@@ -18,6 +18,15 @@
 // short or fails its checksum: a process killed mid-write leaves at most a
 // torn last record, which is ignored.
 //
+// # On an object store
+//
+// A cache directory may be on gs:// or s3://, where workers on other
+// machines share it. Objects cannot be appended to: each flush of a process
+// (one Put, or the Puts that share a group commit) is written as a segment
+// object of its own, named after the process's segment with a sequence
+// number, and is durable once Put returns. An object appears only when it
+// is complete, so a killed process leaves no torn segment there.
+//
 // # Answers and failures
 //
 // The cache holds answers (the server's reply, with model and usage) and
@@ -28,6 +37,7 @@ package cache
 
 import (
 	"bufio"
+	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
@@ -44,6 +54,7 @@ import (
 	"time"
 
 	"github.com/winnowlabs/winnow/transforms/llm"
+	"github.com/winnowlabs/winnow/transforms/storage"
 )
 
 // Kind tells answers from failures.
@@ -125,6 +136,8 @@ type Store struct {
 	wmu        sync.Mutex
 	cond       *sync.Cond
 	seg        *os.File
+	segName    string // this process's segment (on an object store: its objects' stem)
+	segObjects int    // objects written on an object store
 	buf        []byte
 	bufGen     uint64 // generation of the records in buf
 	durableGen uint64 // last generation written (and synced)
@@ -144,27 +157,20 @@ func DefaultDir() (string, error) {
 	return filepath.Join(base, "winnow", "annotate"), nil
 }
 
-// Open reads the cache in dir, creating the directory unless read-only.
+// Open reads the cache in dir, creating the directory unless read-only. dir
+// may be local or on an object store (gs://, s3://).
 func Open(dir string, opts Options) (*Store, error) {
-	if !opts.ReadOnly {
+	if !opts.ReadOnly && storage.IsLocal(dir) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("create cache directory: %w", err)
 		}
 	}
 	s := &Store{dir: dir, opts: opts, answers: map[string]Entry{}, failures: map[string]Entry{}}
 	s.cond = sync.NewCond(&s.wmu)
-	// Listed, not globbed: the directory's own name may hold [, * or ?.
-	entries, err := os.ReadDir(dir)
-	if err != nil && !(opts.ReadOnly && errors.Is(err, os.ErrNotExist)) {
+	names, err := segmentFiles(dir, opts.ReadOnly)
+	if err != nil {
 		return nil, fmt.Errorf("list cache segments: %w", err)
 	}
-	var names []string
-	for _, e := range entries {
-		if !e.IsDir() && strings.HasSuffix(e.Name(), segmentExt) {
-			names = append(names, filepath.Join(dir, e.Name()))
-		}
-	}
-	sort.Strings(names)
 	for _, name := range names {
 		if err := s.replay(name); err != nil {
 			return nil, err
@@ -175,6 +181,31 @@ func Open(dir string, opts Options) (*Store, error) {
 	return s, nil
 }
 
+// segmentFiles lists the segment files of dir, sorted; a missing directory has
+// none when it need not exist.
+func segmentFiles(dir string, mayBeMissing bool) ([]string, error) {
+	var names []string
+	if !storage.IsLocal(dir) {
+		var err error
+		if names, err = storage.List(context.Background(), storage.Join(dir, "*"+segmentExt)); err != nil {
+			return nil, err
+		}
+	} else {
+		// Listed, not globbed: the directory's own name may hold [, * or ?.
+		entries, err := os.ReadDir(dir)
+		if err != nil && !(mayBeMissing && errors.Is(err, os.ErrNotExist)) {
+			return nil, err
+		}
+		for _, e := range entries {
+			if !e.IsDir() && strings.HasSuffix(e.Name(), segmentExt) {
+				names = append(names, filepath.Join(dir, e.Name()))
+			}
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
 // Dir returns the cache directory.
 func (s *Store) Dir() string { return s.dir }
 
@@ -182,7 +213,13 @@ func (s *Store) Dir() string { return s.dir }
 func (s *Store) Stats() Stats { return s.stats }
 
 func (s *Store) replay(name string) error {
-	f, err := os.Open(name)
+	var f io.ReadCloser
+	var err error
+	if storage.IsLocal(name) {
+		f, err = os.Open(name)
+	} else {
+		f, err = storage.Open(context.Background(), name)
+	}
 	if err != nil {
 		return fmt.Errorf("open cache segment: %w", err)
 	}
@@ -343,8 +380,19 @@ func (s *Store) append(payload []byte) error {
 	return s.werr
 }
 
-// write appends data to this process's segment, creating it first.
+// write appends data to this process's segment, creating it first; on an
+// object store it writes data as a new segment object.
 func (s *Store) write(data []byte) error {
+	if s.segName == "" {
+		name, err := segmentName()
+		if err != nil {
+			return err
+		}
+		s.segName = name
+	}
+	if !storage.IsLocal(s.dir) {
+		return s.writeObject(data)
+	}
 	if s.seg == nil {
 		f, err := s.createSegment()
 		if err != nil {
@@ -361,10 +409,12 @@ func (s *Store) write(data []byte) error {
 	return nil
 }
 
-func (s *Store) createSegment() (*os.File, error) {
+// segmentName returns a new segment's name, unique across processes and
+// machines: time, host, process id and a random suffix (without extension).
+func segmentName() (string, error) {
 	var rnd [6]byte
 	if _, err := rand.Read(rnd[:]); err != nil {
-		return nil, err
+		return "", err
 	}
 	host, _ := os.Hostname()
 	host = strings.Map(func(r rune) rune {
@@ -373,7 +423,31 @@ func (s *Store) createSegment() (*os.File, error) {
 		}
 		return '_'
 	}, host)
-	name := fmt.Sprintf("%s-%s-%d-%s%s", time.Now().UTC().Format("20060102T150405"), host, os.Getpid(), hex.EncodeToString(rnd[:]), segmentExt)
+	return fmt.Sprintf("%s-%s-%d-%s", time.Now().UTC().Format("20060102T150405"), host, os.Getpid(), hex.EncodeToString(rnd[:])), nil
+}
+
+// writeObject writes data as the next object of this process's segment. An
+// object store's object appears only once its write completes.
+func (s *Store) writeObject(data []byte) error {
+	s.segObjects++
+	name := storage.Join(s.dir, fmt.Sprintf("%s-%06d%s", s.segName, s.segObjects, segmentExt))
+	ctx := context.Background()
+	w, err := storage.Create(ctx, name)
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(w, segmentHeader)
+	if err == nil {
+		_, err = w.Write(data)
+	}
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (s *Store) createSegment() (*os.File, error) {
+	name := s.segName + segmentExt
 	f, err := os.OpenFile(filepath.Join(s.dir, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err

@@ -42,6 +42,7 @@
 package hftok
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -52,6 +53,8 @@ import (
 
 	"github.com/gomlx/go-huggingface/tokenizers/api"
 	"github.com/gomlx/go-huggingface/tokenizers/hftokenizer"
+
+	"github.com/winnowlabs/winnow/transforms/storage"
 )
 
 // Version identifies the tokenization behaviour of this package (for a given
@@ -75,9 +78,13 @@ type Tokenizer struct {
 	specialsErr    error
 }
 
-// Load reads a tokenizer.json. A tokenizer_config.json beside it, when
-// present, supplies the special-token names the library uses.
+// Load reads a tokenizer.json, local or on an object store (gs://, s3://).
+// A tokenizer_config.json beside it, when present, supplies the
+// special-token names the library uses.
 func Load(path string) (*Tokenizer, error) {
+	if !storage.IsLocal(path) {
+		return loadRemote(path)
+	}
 	content, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read tokenizer: %w", err)
@@ -91,6 +98,32 @@ func Load(path string) (*Tokenizer, error) {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("stat %s: %w", cfgPath, err)
 	}
+	return fromContent(path, content, cfg)
+}
+
+// loadRemote is Load for a tokenizer.json on an object store.
+func loadRemote(path string) (*Tokenizer, error) {
+	ctx := context.Background()
+	content, err := storage.ReadFile(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("read tokenizer: %w", err)
+	}
+	cfg := &api.Config{}
+	cfgPath := storage.Join(storage.Dir(path), "tokenizer_config.json")
+	b, ok, err := storage.ReadFileIfExists(ctx, cfgPath)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		if cfg, err = api.ParseConfigContent(b); err != nil {
+			return nil, fmt.Errorf("parse %s: %w", cfgPath, err)
+		}
+	}
+	return fromContent(path, content, cfg)
+}
+
+// fromContent builds the tokenizer of a tokenizer.json's content.
+func fromContent(path string, content []byte, cfg *api.Config) (*Tokenizer, error) {
 	lib, err := hftokenizer.NewFromContent(cfg, content)
 	if err != nil {
 		return nil, fmt.Errorf("load tokenizer %s: %w", path, err)
