@@ -131,13 +131,8 @@ Evaluate the result with "winnow eval".`,
 					}
 				}
 			}
-			o.FastText.Args, o.Log = a, cmd.ErrOrStderr()
-			man, err := train.Train(cmd.Context(), o)
-			if err != nil {
-				return err
-			}
-			printTrained(cmd.OutOrStdout(), o.Output, man)
-			return nil
+			o.FastText.Args = a
+			return runTrain(cmd, o)
 		},
 	}
 	f := cmd.Flags()
@@ -167,6 +162,18 @@ func bindTrainCommon(cmd *cobra.Command, o *train.Options, dataHelp string) {
 	f.StringVarP(&o.Output, "output-dir", "o", "", "model directory to write (local)")
 	_ = cmd.MarkFlagRequired("dataset-dir")
 	_ = cmd.MarkFlagRequired("output-dir")
+}
+
+// runTrain trains the model o describes, logging to the command's error
+// stream, and prints where it went.
+func runTrain(cmd *cobra.Command, o train.Options) error {
+	o.Log = cmd.ErrOrStderr()
+	man, err := train.Train(cmd.Context(), o)
+	if err != nil {
+		return err
+	}
+	printTrained(cmd.OutOrStdout(), o.Output, man)
+	return nil
 }
 
 // printTrained summarises a trained model directory.

@@ -59,13 +59,7 @@ int_score the score rounded and clipped to --score-range.`,
 			}
 			eo.Head.Seed = seed
 			eo.Progress = cmd.ErrOrStderr()
-			o.Log = cmd.ErrOrStderr()
-			man, err := train.Train(cmd.Context(), o)
-			if err != nil {
-				return err
-			}
-			printTrained(cmd.OutOrStdout(), o.Output, man)
-			return nil
+			return runTrain(cmd, o)
 		},
 	}
 	f := cmd.Flags()

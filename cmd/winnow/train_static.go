@@ -102,13 +102,7 @@ validation Spearman correlation. Evaluate with "winnow eval": ranking metrics
 		so.Head.ClassWeight = head.ClassWeighting(classW)
 		so.Head.Seed = seed
 		so.Progress = cmd.ErrOrStderr()
-		o.Log = cmd.ErrOrStderr()
-		man, err := train.Train(cmd.Context(), o)
-		if err != nil {
-			return err
-		}
-		printTrained(cmd.OutOrStdout(), o.Output, man)
-		return nil
+		return runTrain(cmd, o)
 	}
 	f := cmd.Flags()
 	bindTrainCommon(cmd, &o, "dataset directory of JSON rows with train/ (valid/, test/) folders (repeatable; concatenated)")
