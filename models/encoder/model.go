@@ -13,6 +13,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/winnowlabs/winnow/models/head"
 	"github.com/winnowlabs/winnow/transforms/normalize/hftok"
 )
 
@@ -349,7 +350,7 @@ func (m *Model) Predict(texts []string) ([]float32, error) {
 	for i := 0; i < len(res); i += k {
 		switch m.task {
 		case TaskSingleLabel:
-			softmax(res[i : i+k])
+			head.Softmax(res[i : i+k])
 		case TaskMultiLabel:
 			for j := i; j < i+k; j++ {
 				res[j] = float32(1 / (1 + math.Exp(-float64(res[j]))))
@@ -357,19 +358,6 @@ func (m *Model) Predict(texts []string) ([]float32, error) {
 		}
 	}
 	return res, nil
-}
-
-func softmax(x []float32) {
-	top := slices.Max(x)
-	var sum float64
-	for i, v := range x {
-		e := math.Exp(float64(v - top))
-		x[i] = float32(e)
-		sum += e
-	}
-	for i := range x {
-		x[i] = float32(float64(x[i]) / sum)
-	}
 }
 
 func l2Normalize(x []float32) {
