@@ -90,14 +90,17 @@ run() { # run NAME BASE_FOR_FROZEN
 		--n-clusters 20 --max-epochs 30 -o "$d/m-rank"
 	row "$name" "contrastive (on the Model2Vec table)" "$d/m-rank" "$(evaluate "$name" "$d/m-rank" score --positive-from 3)" "$d/rank.log.time"
 
-	if [[ -n $2 ]]; then
-		timed "$d/frozen.log" "$W" train-model2vec -d "$d/bin" -l label -n potion -m "$2" \
-			--loss-class-weight balanced --max-epochs 30 -o "$d/m-frozen"
-		row "$name" "Model2Vec frozen, base: the other set's table" "$d/m-frozen" "$(evaluate "$name" "$d/m-frozen" label)" "$d/frozen.log.time"
-		timed "$d/tuned.log" "$W" train-model2vec -d "$d/bin" -l label -n potion -m "$2" --finetune-embeddings \
-			--loss-class-weight balanced --max-epochs 30 -o "$d/m-tuned"
-		row "$name" "Model2Vec fine-tuned, same base" "$d/m-tuned" "$(evaluate "$name" "$d/m-tuned" label)" "$d/tuned.log.time"
-	fi
+	[[ -z $2 ]] || base_modes "$name" "$2"
+}
+
+base_modes() { # base_modes NAME BASE: the frozen and fine-tuned modes on one base model
+	local name=$1 d=$work/$1
+	timed "$d/frozen.log" "$W" train-model2vec -d "$d/bin" -l label -n potion -m "$2" \
+		--loss-class-weight balanced --max-epochs 30 -o "$d/m-frozen"
+	row "$name" "Model2Vec frozen, base: the other set's table" "$d/m-frozen" "$(evaluate "$name" "$d/m-frozen" label)" "$d/frozen.log.time"
+	timed "$d/tuned.log" "$W" train-model2vec -d "$d/bin" -l label -n potion -m "$2" --finetune-embeddings \
+		--loss-class-weight balanced --max-epochs 30 -o "$d/m-tuned"
+	row "$name" "Model2Vec fine-tuned, same base" "$d/m-tuned" "$(evaluate "$name" "$d/m-tuned" label)" "$d/tuned.log.time"
 }
 
 sets=()
@@ -124,13 +127,6 @@ for s in "${sets[@]}"; do
 done
 # The first set had no other set's table yet: run its base-model comparison now.
 if [[ ${#sets[@]} -gt 1 ]]; then
-	s=${sets[0]} o=${sets[1]} d=$work/${sets[0]}
-	base=$work/$o/m-m2v/embeddings
-	timed "$d/frozen.log" "$W" train-model2vec -d "$d/bin" -l label -n potion -m "$base" \
-		--loss-class-weight balanced --max-epochs 30 -o "$d/m-frozen"
-	row "$s" "Model2Vec frozen, base: the other set's table" "$d/m-frozen" "$(evaluate "$s" "$d/m-frozen" label)" "$d/frozen.log.time"
-	timed "$d/tuned.log" "$W" train-model2vec -d "$d/bin" -l label -n potion -m "$base" --finetune-embeddings \
-		--loss-class-weight balanced --max-epochs 30 -o "$d/m-tuned"
-	row "$s" "Model2Vec fine-tuned, same base" "$d/m-tuned" "$(evaluate "$s" "$d/m-tuned" label)" "$d/tuned.log.time"
+	base_modes "${sets[0]}" "$work/${sets[1]}/m-m2v/embeddings"
 fi
 echo "work directory: $work"
