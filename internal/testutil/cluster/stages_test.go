@@ -29,6 +29,8 @@ const (
 	// the cluster into dist/STEP, each from its own side's earlier outputs.
 	local, dist = "gs://" + bucket + "/local/", "gs://" + bucket + "/dist/"
 	stepTimeout = 4 * time.Minute
+	// workers is the number of worker processes that run each job.
+	workers = 2
 )
 
 // TestStagesOnACluster runs winnow's stages on a prism job server with
@@ -47,7 +49,7 @@ func TestStagesOnACluster(t *testing.T) {
 	bin := t.TempDir()
 	winnow, boot := Build(t, bin)
 	g := fakecloud.StartGCS(t, bucket)
-	c := Start(t, winnow, boot)
+	c := Start(t, winnow, boot, Options{Workers: workers})
 	ctx := context.Background()
 
 	for name, to := range map[string]string{
@@ -68,7 +70,7 @@ func TestStagesOnACluster(t *testing.T) {
 	// step runs one command on both sides; args name paths of the side as
 	// "@STEP" (an earlier step's output) or "@" (this step's output), and
 	// "gs://corpus/raw" as itself.
-	step := func(t *testing.T, name string, args ...string) {
+	step := func(t *testing.T, name string, args ...string) Result {
 		t.Helper()
 		side := func(root string) []string {
 			out := make([]string, len(args))
@@ -92,6 +94,10 @@ func TestStagesOnACluster(t *testing.T) {
 			t.Fatalf("cluster %s: %v\n%s%s", name, r.Err, r.Stdout, r.Stderr)
 		}
 		t.Logf("%s on the cluster:\n%s", name, r.Stdout)
+		for _, j := range r.Jobs {
+			t.Logf("%s: bundles per worker process %v, by stage %v", name, j.Bundles, j.Stages)
+		}
+		return r
 	}
 	same := func(t *testing.T, dir string) {
 		t.Helper()
@@ -419,8 +425,9 @@ func copyObjects(t *testing.T, from, to string) {
 	}
 }
 
-// killWorkerDuring runs winnow with args on the cluster, kills its worker
-// process once reached returns, and checks that the job fails.
+// killWorkerDuring runs winnow with args on the cluster, kills one of its
+// worker processes, one with a bundle in progress, once reached returns,
+// and checks that the job fails.
 func killWorkerDuring(t *testing.T, c *Cluster, reached func(context.Context) error, args ...string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
@@ -431,15 +438,24 @@ func killWorkerDuring(t *testing.T, c *Cluster, reached func(context.Context) er
 		cmd.Process.Kill()
 		t.Fatalf("the run never reached the kill point: %v\n%s", err, stderr.String())
 	}
-	pids := c.WorkerProcesses()
-	if len(pids) == 0 {
-		cmd.Process.Kill()
-		t.Fatal("no worker process to kill")
-	}
-	for _, pid := range pids {
-		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-			t.Fatal(err)
+	var pid int
+	for ctx.Err() == nil {
+		var ok bool
+		if pid, ok = c.BusyWorkerProcess(); ok {
+			break
 		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if pid == 0 {
+		cmd.Process.Kill()
+		t.Fatal("no worker process with a bundle in progress to kill")
+	}
+	all := c.WorkerProcesses()
+	if len(all) != workers {
+		t.Errorf("worker processes %v; want %d", all, workers)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
@@ -448,7 +464,7 @@ func killWorkerDuring(t *testing.T, c *Cluster, reached func(context.Context) er
 		if err == nil {
 			t.Fatalf("the job succeeded although its worker was killed:\n%s", stdout.String())
 		}
-		t.Logf("killed worker %v; the job failed: %s", pids, lastLine(stderr.String()))
+		t.Logf("killed worker process %d of %v; the job failed: %s", pid, all, lastLine(stderr.String()))
 	case <-time.After(stepTimeout):
 		cmd.Process.Kill()
 		t.Fatal("the job neither failed nor finished after its worker was killed")
