@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -94,9 +95,7 @@ func TestStagesOnACluster(t *testing.T) {
 			t.Fatalf("cluster %s: %v\n%s%s", name, r.Err, r.Stdout, r.Stderr)
 		}
 		t.Logf("%s on the cluster:\n%s", name, r.Stdout)
-		for _, j := range r.Jobs {
-			t.Logf("%s: bundles per worker process %v, by stage %v", name, j.Bundles, j.Stages)
-		}
+		everyProcessWorked(t, name, r)
 		return r
 	}
 	same := func(t *testing.T, dir string) {
@@ -229,11 +228,17 @@ func TestStagesOnACluster(t *testing.T) {
 		noTemporaries(t, g.Server, "kill/filter-big/")
 	})
 	t.Run("annotate", func(t *testing.T) {
-		srv := fakeopenai.New(fakeopenai.Config{})
+		// One shard at a time per worker process, and every answer takes
+		// 150 ms: each of the three shards (16 rows and more, 8 requests
+		// at a time) takes ≥ 0.3 s, long enough for prism to find the
+		// bundle that holds them slow and split it, whatever their order,
+		// and the router sends the split-off shard to the other process.
+		srv := fakeopenai.New(fakeopenai.Config{Latency: 150 * time.Millisecond})
 		defer srv.Close()
 		args := []string{"annotate", "-i", "@sample", "-o", "@", "--cache-dir", "@annotate-cache",
-			"--model", "test-model", "--base-url", srv.URL, "--prompt", "fineweb-edu", "--processor", "json", "--max-concurrency", "8"}
-		step(t, "annotate", args...)
+			"--model", "test-model", "--base-url", srv.URL, "--prompt", "fineweb-edu", "--processor", "json",
+			"--max-concurrency", "8", "--shards-in-flight", "1"}
+		spreadOverProcesses(t, "annotate", step(t, "annotate", args...))
 		same(t, "annotate")
 		received, _ := srv.Counts()
 
@@ -332,6 +337,43 @@ func TestStagesOnACluster(t *testing.T) {
 			same(t, "incremental")
 		}
 	})
+}
+
+// everyProcessWorked checks that every worker process completed bundles
+// of the command's jobs (each has several stages, and a stage's bundle goes
+// to the process with the fewest in progress, round robin among equals).
+func everyProcessWorked(t *testing.T, name string, r Result) {
+	t.Helper()
+	if len(r.Jobs) == 0 {
+		t.Fatalf("%s: no job ran on the cluster's workers", name)
+	}
+	sum := make([]int, workers)
+	for _, j := range r.Jobs {
+		t.Logf("%s: bundles per worker process %v, by stage %v", name, j.Bundles, j.Stages)
+		for i, n := range j.Bundles {
+			sum[i] += n
+		}
+	}
+	for i, n := range sum {
+		if n == 0 {
+			t.Errorf("%s: worker process %d of %d ran no bundle (%v)", name, i+1, workers, sum)
+		}
+	}
+}
+
+// spreadOverProcesses checks that one stage of the command's jobs ran
+// bundles on every worker process: a multi-shard step's shards were
+// spread over them.
+func spreadOverProcesses(t *testing.T, name string, r Result) {
+	t.Helper()
+	for _, j := range r.Jobs {
+		for _, per := range j.Stages {
+			if !slices.Contains(per, 0) {
+				return
+			}
+		}
+	}
+	t.Errorf("%s: no stage ran bundles on all %d worker processes", name, workers)
 }
 
 // sameObjects checks that the objects under rootA/DIR and rootB/DIR have
