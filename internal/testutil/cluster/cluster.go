@@ -15,10 +15,20 @@
 // worker by running boot, as a container's entrypoint does, in a process
 // group of its own, and stops the whole group when the runner stops the
 // worker. prism gives a job one worker per environment; the pool runs that
-// worker as several processes (Options.Workers, default 2) behind a bundle
-// router that presents itself to prism as the one worker and spreads the
-// job's bundles over the processes, as a distributed runner spreads them
-// over its SDK harnesses (see router). Every job gets fresh processes.
+// worker as several processes (Options.Workers, default 2), sharing
+// nothing but storage, behind a bundle router that presents itself to
+// prism as the one worker, as a distributed runner's worker manager does:
+// one control and one data stream to prism; each bundle goes to one
+// process (the one with the fewest bundles in progress when the bundle is
+// first seen), and its data, progress, split and finalize requests follow
+// it; monitoring short ids are renamed per process; state and logging
+// streams go to prism one for one. prism splits a slow bundle, and the
+// split-off part, a new bundle, goes to the other process, so a multi-shard
+// step's shards spread over the processes as they do over the SDK
+// harnesses of Flink, Spark or Dataflow. A process that dies fails the
+// instructions it holds, and prism then fails the job, as it does when its
+// single worker dies. Every job gets fresh processes; JobStats counts
+// their bundles.
 package cluster
 
 import (

@@ -83,6 +83,7 @@ type router struct {
 	pending map[string]int     // instruction sent to a process and not answered → process
 	fanouts map[string]*fanout // part of a request sent to several processes → the whole
 	next    int
+	created time.Time
 	stats   JobStats
 }
 
@@ -115,6 +116,10 @@ type JobStats struct {
 	// Stages counts them by bundle descriptor (one of prism's fused
 	// stages), then by process.
 	Stages map[string][]int
+	// Startup is the time from the runner's request for the worker until
+	// every process had connected (boot fetching the worker binary from
+	// the job server, copying and starting it).
+	Startup time.Duration
 }
 
 // newRouter starts a router for the worker workerID of prism's worker
@@ -140,6 +145,7 @@ func newRouter(workerID, prismURL string, n int, log io.Writer) (*router, error)
 		stage:    map[string]string{},
 		pending:  map[string]int{},
 		fanouts:  map[string]*fanout{},
+		created:  time.Now(),
 		stats:    JobStats{Bundles: make([]int, n), Stages: map[string][]int{}},
 	}
 	for i := range n {
@@ -186,7 +192,7 @@ func (r *router) close() {
 func (r *router) jobStats() JobStats {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	s := JobStats{Bundles: slices.Clone(r.stats.Bundles), Stages: map[string][]int{}}
+	s := JobStats{Bundles: slices.Clone(r.stats.Bundles), Stages: map[string][]int{}, Startup: r.stats.Startup}
 	for k, v := range r.stats.Stages {
 		s.Stages[k] = slices.Clone(v)
 	}
@@ -257,6 +263,7 @@ func (r *router) startIfReadyLocked() {
 		return
 	}
 	r.started = true
+	r.stats.Startup = time.Since(r.created)
 	go r.connectPrism()
 }
 
