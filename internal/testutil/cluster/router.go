@@ -78,8 +78,8 @@ type router struct {
 
 	mu      sync.Mutex
 	started bool
-	owner   map[string]int // bundle instruction id → process
-	stage   map[string]string
+	owner   map[string]int     // bundle instruction id → process
+	stage   map[string]string  // bundle instruction id → its descriptor
 	pending map[string]int     // instruction sent to a process and not answered → process
 	fanouts map[string]*fanout // part of a request sent to several processes → the whole
 	next    int
@@ -280,19 +280,7 @@ func (r *router) connectPrism() {
 		return
 	}
 	r.logf("connected to prism as worker %s", r.workerID)
-	go func() {
-		for {
-			select {
-			case resp := <-r.toPrism:
-				if err := ctrl.Send(resp); err != nil {
-					r.logf("control response to prism: %v", err)
-					return
-				}
-			case <-r.ctx.Done():
-				return
-			}
-		}
-	}()
+	go sendFrom(r, "control response to prism", r.toPrism, ctrl.Send)
 	go func() {
 		defer close(r.upDone)
 		for {
@@ -304,19 +292,7 @@ func (r *router) connectPrism() {
 			r.route(req)
 		}
 	}()
-	go func() {
-		for {
-			select {
-			case e := <-r.dataUp:
-				if err := data.Send(e); err != nil {
-					r.logf("data to prism: %v", err)
-					return
-				}
-			case <-r.ctx.Done():
-				return
-			}
-		}
-	}()
+	go sendFrom(r, "data to prism", r.dataUp, data.Send)
 	go func() {
 		for {
 			e, err := data.Recv()
@@ -326,6 +302,22 @@ func (r *router) connectPrism() {
 			r.routeData(e)
 		}
 	}()
+}
+
+// sendFrom sends what arrives on c with send (one of the router's streams
+// to prism, which takes one sender) until send fails or the router closes.
+func sendFrom[T any](r *router, what string, c <-chan *T, send func(*T) error) {
+	for {
+		select {
+		case m := <-c:
+			if err := send(m); err != nil {
+				r.logf("%s: %v", what, err)
+				return
+			}
+		case <-r.ctx.Done():
+			return
+		}
+	}
 }
 
 // route sends an instruction from prism to the process (or processes) it
