@@ -35,17 +35,20 @@ const (
 )
 
 // TestStagesOnACluster runs winnow's stages on a prism job server with
-// workers in processes of their own (see Cluster), on data in a fake GCS,
-// and checks that every output equals the local run's byte for byte.
+// each job's bundles spread over two worker processes of their own (see
+// Cluster), on data in a fake GCS, and checks that every output equals the
+// local run's byte for byte, and that both processes ran bundles of every
+// step (and, in annotate, of one multi-shard stage).
 //
 // Steps: import, reshard, transform, balance, sample, normalize,
 // to-fasttext (with a tokenizer on gs://), train-fasttext (reading its data
 // from gs://), score, filter with --keep-fraction and --rejected-dir,
-// filter with a worker killed in its scoring pass and re-run, annotate
-// (against the fake OpenAI server, the cache on gs://) with a worker
-// killed mid-run and re-run, train-model2vec's frozen mode (its Beam
-// feature step, with a base model on the submitter's disk) and filter
-// --incremental over a corpus that grows between two runs.
+// filter with one of its worker processes killed in its scoring pass and
+// re-run, annotate (against the fake OpenAI server, the cache on gs://)
+// with one of its worker processes killed mid-run and re-run,
+// train-model2vec's frozen mode (its Beam feature step, with a base model
+// on the submitter's disk) and filter --incremental over a corpus that
+// grows between two runs.
 func TestStagesOnACluster(t *testing.T) {
 	bin := t.TempDir()
 	winnow, boot := Build(t, bin)
@@ -179,10 +182,10 @@ func TestStagesOnACluster(t *testing.T) {
 		same(t, "filter-rejected")
 	})
 	t.Run("filter-kill", func(t *testing.T) {
-		// A worker killed while it filters: the job fails, and the re-run
-		// ends as an uninterrupted (local) run, with no temporary object
-		// left. Copies of the training shards make the job long enough to
-		// be caught in its scoring pass.
+		// A worker process killed while it filters: the job fails, and
+		// the re-run ends as an uninterrupted (local) run, with no
+		// temporary object left. Copies of the training shards make the
+		// job long enough to be caught in its scoring pass.
 		const kill = "gs://" + bucket + "/kill/"
 		shards, err := storage.List(ctx, local+"transform/train/*.jsonl.zst")
 		if err != nil || len(shards) == 0 {
@@ -242,8 +245,9 @@ func TestStagesOnACluster(t *testing.T) {
 		same(t, "annotate")
 		received, _ := srv.Counts()
 
-		// A worker killed mid-run: the job fails; the re-run sends only
-		// what the shared cache lacks and ends as an uninterrupted run.
+		// A worker process killed mid-run: the job fails; the re-run sends
+		// only what the shared cache lacks and ends as an uninterrupted
+		// run.
 		const kill = "gs://" + bucket + "/kill/"
 		copyObjects(t, dist+"sample", kill+"sample")
 		srv.ResetEvents()
