@@ -12,6 +12,8 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/winnowlabs/winnow/pipelines/filter/scoring"
 )
 
 // Charts are drawn by gonum/plot as inline SVG: the report needs no
@@ -129,8 +131,11 @@ func scatter(title, x, y string, pts plotter.XYs) (string, error) {
 }
 
 // histogramChart draws a precomputed histogram with a vertical line at
-// cut (when set).
-func histogramChart(title, x string, h *Histogram, cut *float64) (string, error) {
+// cut (when set); the x label counts the scores out of its range.
+func histogramChart(title, x string, h *scoring.Histogram, cut *float64) (string, error) {
+	if h.Below > 0 || h.Above > 0 {
+		x += fmt.Sprintf(" (%d below %g, %d above %g)", h.Below, h.Min, h.Above, h.Max)
+	}
 	p := newPlot(title, x, "rows")
 	width := (h.Max - h.Min) / float64(len(h.Counts))
 	xy := make(plotter.XYs, len(h.Counts))

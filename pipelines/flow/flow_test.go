@@ -191,7 +191,7 @@ func TestOptionChangeRerunsExactlyTheDependentSteps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Classifiers) != 1 || rep.Classifiers[0].ROC["pos"] == nil || len(rep.Classifiers[0].Confusion) != 2 || rep.Filter == nil || rep.Filter.Scores.Total() != 2000 {
+	if len(rep.Classifiers) != 1 || rep.Classifiers[0].ROC["pos"] == nil || len(rep.Classifiers[0].Confusion) != 2 || rep.Filter == nil || rep.Filter.Report.Scores.Total() != 2000 {
 		t.Errorf("report: %+v", rep)
 	}
 	html, err := os.ReadFile(filepath.Join(exp, ReportHTML))
@@ -224,6 +224,10 @@ func TestInvalidFlowFiles(t *testing.T) {
 		{"two rules", "pool: {inputs: [" + dir + "]}\nlabel: {expression: .s}\nsplit: {test: 0.2}\nclassifiers: [{kind: fasttext}]\nfilter: {keep_fraction: 0.1, threshold: 0.5}\n", `:5: filter: give exactly one keep rule`},
 		{"bad jq", "pool: {inputs: [" + dir + "]}\nlabel:\n  expression: .s |\n", `:3: label.expression:`},
 		{"metric", "pool: {inputs: [" + dir + "]}\nlabel: {expression: .s}\nsplit: {test: 0.2}\nclassifiers: [{kind: fasttext}]\nselect: {metric: vibes}\n", `:5: select.metric: unknown metric "vibes"`},
+		{"encoder base", "pool: {inputs: [" + dir + "]}\nlabel: {expression: .s}\nsplit: {test: 0.2}\nclassifiers:\n  - kind: encoder\n    options: {epochs: 3}\n", `:6: classifiers[0].options: give the base encoder`},
+		{"encoder option", "pool: {inputs: [" + dir + "]}\nlabel: {expression: .s}\nsplit: {test: 0.2}\nclassifiers:\n  - kind: encoder\n    options: {base: hf://a/b, max_epochs: 3}\n", `classifiers[0].options: unknown key "max_epochs" in encoder options`},
+		{"encoder range", "pool: {inputs: [" + dir + "]}\nlabel: {expression: .s}\nsplit: {test: 0.2}\nclassifiers:\n  - kind: encoder\n    options:\n      base: hf://a/b\n      num_labels: 6\n      range: [0, 5]\n", `:9: classifiers[0].options.range: a score range applies to a regressor`},
+		{"encoder backend", "pool: {inputs: [" + dir + "]}\nlabel: {expression: .s}\nsplit: {test: 0.2}\nclassifiers:\n  - kind: encoder\n    options:\n      base: hf://a/b\n      backend: cuda\n", `:8: classifiers[0].options.backend: "cuda": want go, xla:cuda`},
 		{"runner step", "pool: {inputs: [" + dir + "]}\nannotate: {model: m, prompt: finemath}\nrunner:\n  steps:\n    scoring: {runner: dataflow}\n", `:5: runner.steps.scoring: unknown step`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
