@@ -13,7 +13,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/winnowlabs/winnow/internal/testutil"
 	"github.com/winnowlabs/winnow/internal/testutil/fakeopenai"
 	"github.com/winnowlabs/winnow/transforms/agreement"
 )
@@ -27,14 +26,7 @@ func TestAgreementWithExistingLabels(t *testing.T) {
 	defer srv.Close()
 	dir := t.TempDir()
 	in := filepath.Join(dir, "pool")
-	if err := os.MkdirAll(in, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	sample, err := os.ReadFile(testutil.Testdata(t, "annotate/fineweb-edu-sample.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(strings.TrimSpace(string(sample)), "\n")
+	lines := annotationSample(t)
 	// Every seventh row has no score of its own.
 	var rowsOut []string
 	for i, l := range lines {
@@ -49,12 +41,7 @@ func TestAgreementWithExistingLabels(t *testing.T) {
 		}
 		rowsOut = append(rowsOut, l)
 	}
-	for i := 0; i < len(rowsOut); i += 16 {
-		part := rowsOut[i:min(i+16, len(rowsOut))]
-		if err := os.WriteFile(filepath.Join(in, fmt.Sprintf("part-%d.jsonl", i/16)), []byte(strings.Join(part, "\n")+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writePool(t, in, rowsOut, 16)
 	src := fmt.Sprintf(`pool: {inputs: [%s]}
 annotate:
   endpoint: %s

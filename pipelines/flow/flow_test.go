@@ -255,20 +255,8 @@ func TestLabellingFlowWithFaultsAnnotatesOrRecordsEveryRow(t *testing.T) {
 	defer srv.Close()
 	dir := t.TempDir()
 	in := filepath.Join(dir, "pool")
-	if err := os.MkdirAll(in, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	sample, err := os.ReadFile(testutil.Testdata(t, "annotate/fineweb-edu-sample.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(strings.TrimSpace(string(sample)), "\n")
-	for i := 0; i < len(lines); i += 10 {
-		part := lines[i:min(i+10, len(lines))]
-		if err := os.WriteFile(filepath.Join(in, fmt.Sprintf("part-%d.jsonl", i/10)), []byte(strings.Join(part, "\n")+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	lines := annotationSample(t)
+	writePool(t, in, lines, 10)
 	src := fmt.Sprintf(`pool: {inputs: [%s]}
 annotate:
   endpoint: %s
@@ -306,6 +294,31 @@ annotate:
 	}
 	if total != a.Summary.Ledger.Annotated {
 		t.Errorf("score histogram counts %d rows, %d were annotated", total, a.Summary.Ledger.Annotated)
+	}
+}
+
+// annotationSample returns the rows of the bundled annotation sample (id,
+// text and a 0-5 score).
+func annotationSample(t *testing.T) []string {
+	t.Helper()
+	b, err := os.ReadFile(testutil.Testdata(t, "annotate/fineweb-edu-sample.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(strings.TrimSpace(string(b)), "\n")
+}
+
+// writePool writes lines into dir as shards of perShard rows.
+func writePool(t *testing.T, dir string, lines []string, perShard int) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < len(lines); i += perShard {
+		part := lines[i:min(i+perShard, len(lines))]
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("part-%d.jsonl", i/perShard)), []byte(strings.Join(part, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
