@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/winnowlabs/winnow/internal/testutil"
 	"github.com/winnowlabs/winnow/internal/testutil/encoderref"
@@ -87,6 +88,37 @@ filter: {keep_fraction: 0.1}
 	}
 	if r := ran(again); len(r) != 0 {
 		t.Errorf("a second run ran %v", r)
+	}
+
+	// Another head option trains the head again on the same [CLS] states.
+	stamps := map[string]time.Time{}
+	_ = filepath.WalkDir(FeaturesDir(exp, "bert"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.Contains(d.Name(), ".jsonl") {
+			if info, err := d.Info(); err == nil {
+				stamps[p] = info.ModTime()
+			}
+		}
+		return nil
+	})
+	if len(stamps) == 0 {
+		t.Fatalf("no feature shards in %s", FeaturesDir(exp, "bert"))
+	}
+	s2, err := Parse("encoder.yaml", []byte(strings.Replace(src, "lr: 0.001", "lr: 0.002", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2.Experiment = exp
+	res, err = Run(ctx, s2, Options{Quiet: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(ran(res), " "); got != "train-bert select filter" {
+		t.Errorf("a new learning rate ran %q", got)
+	}
+	for f, at := range stamps {
+		if st, err := os.Stat(f); err != nil || !st.ModTime().Equal(at) {
+			t.Errorf("%s was embedded again", f)
+		}
 	}
 }
 

@@ -399,6 +399,14 @@ func runFastTextData(norm string, split *Step) func(context.Context, *runState) 
 // ModelDir is a train step's model directory.
 func ModelDir(stepDir string) string { return filepath.Join(stepDir, "model") }
 
+// FeaturesDir is where an encoder classifier's training rows' [CLS] states
+// are kept in the experiment directory exp: one folder per classifier,
+// whose shards are reused while the base, the rows and the forward pass
+// are unchanged (so changing only a head option trains the head alone).
+func FeaturesDir(exp, classifier string) string {
+	return filepath.Join(exp, "_features", classifier)
+}
+
 func runTrain(c *Classifier, data, split *Step) func(context.Context, *runState) (any, error) {
 	return func(ctx context.Context, r *runState) (any, error) {
 		dir := ModelDir(r.step.Dir)
@@ -444,6 +452,9 @@ func runTrain(c *Classifier, data, split *Step) func(context.Context, *runState)
 			if len(eo.Range) == 2 {
 				o.Encoder.Range = &[2]float64{eo.Range[0], eo.Range[1]}
 			}
+			// The [CLS] states outlive the step's folder: another head on the
+			// same base, rows and forward pass reuses them.
+			o.Encoder.FeaturesDir = FeaturesDir(r.exp, c.Name)
 		}
 		man, err := train.Train(ctx, o)
 		if err != nil {
