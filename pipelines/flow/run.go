@@ -58,7 +58,7 @@ type StepOutcome struct {
 	Reason string `json:"reason"`
 }
 
-var errSubmitted = errors.New("the step's pipeline was submitted without waiting for it (--async or a dry run on the runner); a flow needs every step to finish")
+var errSubmitted = errors.New("the step's pipeline was submitted without waiting for it (an asynchronous submission or a dry run on the runner); a flow needs every step to finish")
 
 // runState is what a running step sees.
 type runState struct {

@@ -369,7 +369,7 @@ func (e *Engine) badRows(task Task, policy Policy, errs *ErrorSink, res *Result)
 		res.BadRows++
 		progress.Global.BadRows.Add(1)
 		if n := e.bad.Add(1); policy.MaxBad > 0 && n > policy.MaxBad {
-			return fmt.Errorf("more than %d bad rows (--max-bad-rows); the last: %s:%d: %v", policy.MaxBad, task.Input, line, reason)
+			return fmt.Errorf("more than %d bad rows (the bad-row limit); the last: %s:%d: %v", policy.MaxBad, task.Input, line, reason)
 		}
 		return errs.Write(line, raw, reason)
 	}
