@@ -148,7 +148,7 @@ func loadEncoder(ctx context.Context, dir string, man *modeldir.Manifest, opts L
 	}
 	switch m.Task() {
 	case encoder.TaskEmbedding:
-		return fail(fmt.Errorf("model %s is a %s (an embedding model): it embeds text but does not classify it; train a head on it (winnow train --kind encoder --base %s)", dir, encoder.ArchModel, dir))
+		return fail(fmt.Errorf("model %s is a %s (an embedding model): it embeds text but does not classify it; train an encoder classifier with it as the base", dir, encoder.ArchModel))
 	case encoder.TaskRegression:
 		c.value = true
 		info.Labels = nil

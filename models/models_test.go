@@ -448,7 +448,7 @@ func TestScoring(t *testing.T) {
 		t.Error("no labels accepted")
 	}
 	// A binary model whose positive label is not "pos" must name it.
-	if _, err := NewScoring([]string{"hq", "cc"}, ""); err == nil || !strings.Contains(err.Error(), "--positive-label") {
+	if _, err := NewScoring([]string{"hq", "cc"}, ""); err == nil || !strings.Contains(err.Error(), "name the positive label") {
 		t.Errorf("binary hq/cc without a positive label: %v", err)
 	}
 	if s, err := NewScoring([]string{"hq", "cc"}, "hq"); err != nil || s.Mode != ScorePositive || s.Positive != 0 {

@@ -21,7 +21,7 @@ func normalizerFor(want *normalize.Spec, override, tokenizer string) (normalize.
 		return normalize.New(name, normalize.Options{Tokenizer: tokenizer})
 	}
 	if override != "" && override != want.Name {
-		return nil, fmt.Errorf("the model was trained with normalizer %q; --normalizer %q would feed it text it never saw", want.Name, override)
+		return nil, fmt.Errorf("the model was trained with normalizer %q; normalizer %q would feed it text it never saw", want.Name, override)
 	}
 	if tokenizer == "" {
 		tokenizer = want.Tokenizer

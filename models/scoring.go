@@ -70,7 +70,7 @@ func NewScoring(labels []string, positive string) (Scoring, error) {
 		return Scoring{Mode: ScoreExpected, Values: values, Min: slices.Min(values), Max: slices.Max(values)}, nil
 	}
 	if len(labels) == 2 {
-		return Scoring{}, fmt.Errorf("the model is binary with labels %q and %q, neither %q: name the one to score with --positive-label (e.g. hq for DCLM's classifier)",
+		return Scoring{}, fmt.Errorf("the model is binary with labels %q and %q, neither %q: name the positive label to score with (e.g. hq for DCLM's classifier)",
 			labels[0], labels[1], DefaultPositiveLabel)
 	}
 	return Scoring{Mode: ScoreTop, Min: 0, Max: 1}, nil

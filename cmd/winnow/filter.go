@@ -14,6 +14,7 @@ import (
 
 	"github.com/winnowlabs/winnow/models"
 	"github.com/winnowlabs/winnow/pipelines/filter"
+	"github.com/winnowlabs/winnow/pipelines/filter/scoring"
 	"github.com/winnowlabs/winnow/pipelines/runner"
 	"github.com/winnowlabs/winnow/transforms/normalize"
 	"github.com/winnowlabs/winnow/transforms/progress"
@@ -37,7 +38,7 @@ func scoreFlags(cmd *cobra.Command, o *filter.ScoreOptions, ex *expressionFlags)
 	f.StringVar(&o.Model.Backend, "backend", "", "GoMLX backend of an encoder: go (the default), xla:cuda or xla:/abs/path/plugin.so")
 	intVar(f, &o.Model.BatchSize, "batch-size", "", 0, nonNegative, "encoder: most texts per forward pass, at most 256 padded tokens each on average (default 32)")
 	intVar(f, &o.Model.MaxLength, "max-length", "", 0, nonNegative, "encoder: truncate texts to this many tokens, [CLS] and [SEP] included (default: the model's maximum)")
-	f.StringVar(&o.Field, "field", "", "field receiving the scores (default metadata.<model name>)")
+	checkedStringVar(f, &o.Field, "field", "", scoring.CheckField, "field receiving the scores (default metadata.<model name>)")
 	f.BoolVar(&o.AllLabels, "all-labels", false, "also write every label's probability")
 	f.BoolVar(&o.NoVersionDir, "no-version-dir", false, "write into the output directory itself, not into <output>/<model>-<sha256[:12]>")
 	f.BoolVar(&o.Incremental, "incremental", false, "process only input shards this model version has not done yet and add them to the manifest (scheduled re-filtering of a growing corpus)")

@@ -81,7 +81,7 @@ func TestFilterFlagErrors(t *testing.T) {
 		{[]string{"score", "-i", data, "-o", "y", "-m", model, "--normalizer", "nope"}, `unknown normalizer "nope"`},
 		{[]string{"score", "-i", data, "-o", "y", "-m", model, "--positive-label", "pos"}, "not one of the model's labels"},
 		{[]string{"score", "-i", data, "-o", "y", "-m", data}, "has neither manifest.json, model.bin/model.ftz nor a Hugging Face config.json"},
-		{[]string{"score", "-i", data, "-o", "y", "-m", model, "--field", "a b"}, `--field "a b"`},
+		{[]string{"score", "-i", data, "-o", "y", "-m", model, "--field", "a b"}, `"a b" for "--field" flag: score field "a b": want dot-separated names`},
 	} {
 		_, err := runCLI(t, tc.args...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

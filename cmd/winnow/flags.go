@@ -111,6 +111,30 @@ func intVar[T int | int64](fs *pflag.FlagSet, p *T, name, short string, value T,
 	fs.VarP(&intFlag[T]{p: p, b: b}, name, short, usage)
 }
 
+// checkedString is a string flag whose values check accepts, so that a
+// library's validation error is reported against the flag that was given.
+type checkedString struct {
+	p     *string
+	check func(string) error
+}
+
+func (f *checkedString) Set(s string) error {
+	if err := f.check(s); err != nil {
+		return err
+	}
+	*f.p = s
+	return nil
+}
+
+func (f *checkedString) Type() string   { return "string" }
+func (f *checkedString) String() string { return *f.p }
+
+// checkedStringVar defines a string flag whose values check accepts.
+func checkedStringVar(fs *pflag.FlagSet, p *string, name, value string, check func(string) error, usage string) {
+	*p = value
+	fs.Var(&checkedString{p: p, check: check}, name, usage)
+}
+
 // sizeFlag is a positive byte size written as 500MB, 1GiB, ...
 type sizeFlag struct{ p *int64 }
 

@@ -26,6 +26,7 @@ pipeline on the chosen runner (prism locally) or a training:
 
   sample     draw the annotation sample from the pool (sample:)
   annotate   label it with an LLM (annotate:), or read existing labels (label:)
+  agreement  the LLM's labels against labels the rows have (annotate.existing_label)
   label      select the text and the label, transform the label (jq)
   balance    as many rows of every label as of the rarest (balance:)
   split      shuffle into train, test (and valid) splits (split:)
@@ -95,7 +96,8 @@ func newReportCmd() *cobra.Command {
 		Long: `report writes the report of the latest flow run in EXPERIMENT_DIR again (every
 flow run writes it too): report.html, one self-contained page (charts as
 inline SVG; it opens offline and fetches nothing), and report.json with the
-same numbers: the annotation's label histogram, cost and tokens, the labels
+same numbers: the annotation's label histogram, cost and tokens, its
+agreement with existing labels (kappas, MAE, Spearman, confusion), the labels
 per split, each classifier's classification report, confusion matrix, ROC,
 precision-recall and calibration curves (a regressor's predicted against
 true values), the selection, the score distribution over the corpus with the

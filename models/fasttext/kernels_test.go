@@ -30,6 +30,8 @@ func TestKernelSelection(t *testing.T) {
 	if kernelSets[0].name != "generic" || kernels.name != kernelSets[len(kernelSets)-1].name {
 		t.Errorf("sets %d, first %s, in use %s", len(kernelSets), kernelSets[0].name, kernels.name)
 	}
+	// bench/fasttext/run.sh prints the last word of this line.
+	t.Logf("kernels in use: %s", kernels.name)
 }
 
 // TestGatherScatterAgree checks the row kernels against the generic ones:

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -86,8 +87,16 @@ func TestTrainHogwild(t *testing.T) {
 		t.Skip("Hogwild training races on purpose")
 	}
 	path, _ := writeTrainingFile(t, 20)
-	a := smallArgs()
-	a.Thread = 4
+	// Softmax and one-vs-all train per-thread output replicas; ns the
+	// shared matrix.
+	for _, loss := range []Loss{LossSoftmax, LossOVA, LossNS} {
+		a := smallArgs()
+		a.Thread, a.Loss = 4, loss
+		t.Run(loss.String(), func(t *testing.T) { trainHogwild(t, path, a) })
+	}
+}
+
+func trainHogwild(t *testing.T, path string, a Args) {
 	var reports, starts, dones int
 	m, err := Train(context.Background(), path, a, func(p Progress) {
 		reports++
@@ -191,5 +200,32 @@ func TestTrainDiverges(t *testing.T) {
 				t.Errorf("%s exact=%v: %v, want ErrDiverged", loss, exact, err)
 			}
 		}
+	}
+}
+
+// TestOutputReplicaMerge: two threads' replicas, merged in turn, leave the
+// shared matrix with both threads' changes, and each replica with the
+// merged values.
+func TestOutputReplicaMerge(t *testing.T) {
+	shared := []float32{1, 2, 3, 4}
+	a, ra := newReplica(shared)
+	b, rb := newReplica(shared)
+	a[0] += 10
+	a[2] -= 1
+	b[0] += 5
+	b[3] += 2
+	ra.merge(a, shared)
+	rb.merge(b, shared)
+	if want := []float32{16, 2, 2, 6}; !slices.Equal(shared, want) {
+		t.Fatalf("shared %v, want %v", shared, want)
+	}
+	if !slices.Equal(b, shared) || !slices.Equal(rb.base, shared) || rb.since != 0 {
+		t.Errorf("replica b %v base %v after merging, shared %v", b, rb.base, shared)
+	}
+	// a merges again: only what changed since its last merge is added.
+	a[1] += 1
+	ra.merge(a, shared)
+	if want := []float32{16, 3, 2, 6}; !slices.Equal(shared, want) {
+		t.Errorf("after a second merge, shared %v, want %v", shared, want)
 	}
 }

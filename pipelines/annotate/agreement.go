@@ -89,7 +89,7 @@ func Agreement(ctx context.Context, o AgreementOptions) (*AgreementReport, error
 		}
 	} else {
 		if !runner.IsLocal() {
-			return nil, fmt.Errorf("give --output on a filesystem the workers share when running on %s", runner.Name())
+			return nil, fmt.Errorf("the report's output must be on a filesystem the workers share when running on %s", runner.Name())
 		}
 		dir, err := os.MkdirTemp("", "winnow-agreement-")
 		if err != nil {

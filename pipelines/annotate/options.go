@@ -132,10 +132,10 @@ func (o *Options) config() (*workerConfig, error) {
 		return nil, fmt.Errorf("no prompt given")
 	}
 	if o.Model == "" {
-		return nil, fmt.Errorf("no model given (--model)")
+		return nil, fmt.Errorf("no model given")
 	}
 	if o.MaxBudget < 0 {
-		return nil, fmt.Errorf("--max-budget %v is negative", o.MaxBudget)
+		return nil, fmt.Errorf("the budget %v is negative", o.MaxBudget)
 	}
 	cfg := &workerConfig{Options: *o, Quiet: o.Quiet}
 	r := &cfg.Options
@@ -145,7 +145,7 @@ func (o *Options) config() (*workerConfig, error) {
 	}
 	r.TextExpression = orDefault(r.TextExpression, rows.DefaultTextExpression)
 	if _, err := rows.Compile(r.TextExpression); err != nil {
-		return nil, fmt.Errorf("--text-expression: %w", err)
+		return nil, fmt.Errorf("text expression: %w", err)
 	}
 	r.OutputField = orDefault(r.OutputField, r.Prompt.Name)
 	r.BaseURL = llm.NormalizeBaseURL(orDefault(r.BaseURL, llm.DefaultBaseURL))
@@ -210,7 +210,7 @@ func orDefault(s, def string) string {
 func LoadPrompt(prompt, taskPrompt string) (*prompts.Prompt, error) {
 	switch {
 	case prompt != "" && taskPrompt != "":
-		return nil, fmt.Errorf("give --prompt or --task-prompt, not both")
+		return nil, fmt.Errorf("give a prompt or a task prompt, not both")
 	case prompt != "":
 		return prompts.Resolve(prompt)
 	case strings.HasPrefix(taskPrompt, "@"):
@@ -218,11 +218,11 @@ func LoadPrompt(prompt, taskPrompt string) (*prompts.Prompt, error) {
 	case taskPrompt != "":
 		p, err := prompts.Parse("annotation", []byte(taskPrompt))
 		if err != nil {
-			return nil, fmt.Errorf("--task-prompt: %w", err)
+			return nil, fmt.Errorf("task prompt: %w", err)
 		}
 		return p, nil
 	}
-	return nil, fmt.Errorf("no prompt: give --prompt NAME (see --list-prompts) or --task-prompt")
+	return nil, fmt.Errorf("no prompt: give a library prompt's name (%s), a prompt file or a task prompt", strings.Join(prompts.Names(), ", "))
 }
 
 // LoadSystemPrompt returns the system prompt that --system-prompt gives: the
@@ -232,7 +232,7 @@ func LoadSystemPrompt(s string) (string, error) {
 	if name, ok := strings.CutPrefix(s, "@"); ok {
 		b, err := os.ReadFile(name)
 		if err != nil {
-			return "", fmt.Errorf("--system-prompt: %w", err)
+			return "", fmt.Errorf("system prompt: %w", err)
 		}
 		return strings.TrimRight(string(b), "\n"), nil
 	}

@@ -249,7 +249,7 @@ func (s *shard) writeLocked(p *pendingRow) error {
 		s.res.BadRows++
 		progress.Global.BadRows.Add(1)
 		if n := s.w.bad.Add(1); s.w.cfg.Policy.MaxBad > 0 && n > s.w.cfg.Policy.MaxBad {
-			return fmt.Errorf("more than %d bad rows (--max-bad-rows); the last: %s:%d: %v", s.w.cfg.Policy.MaxBad, s.task.Input, p.line, p.bad)
+			return fmt.Errorf("more than %d bad rows (the bad-row limit); the last: %s:%d: %v", s.w.cfg.Policy.MaxBad, s.task.Input, p.line, p.bad)
 		}
 		return s.errs.WriteRecord(s.errorRecord(p, map[string]any{"status": "bad-row", "reason": p.bad.Error()}))
 	}

@@ -152,7 +152,9 @@ func (f *writeReportFn) ProcessElement(ctx context.Context, _ int, results func(
 	if err != nil {
 		return err
 	}
-	r.finish(shards)
+	if err := r.finish(shards); err != nil {
+		return err
+	}
 	for _, sh := range r.Shards {
 		m.AddResult(sh.result())
 	}

@@ -111,7 +111,7 @@ func Score(ctx context.Context, o ScoreOptions) (*Result, error) {
 // Filter scores every row and keeps those the selection accepts.
 func Filter(ctx context.Context, o FilterOptions) (*Result, error) {
 	if o.Attributes {
-		return nil, fmt.Errorf("attribute records carry scores only; use the score command for --attributes-only")
+		return nil, fmt.Errorf("attribute records carry scores only, so they select nothing: score with attribute records instead of filtering")
 	}
 	if o.KeepFraction != 0 {
 		if !(o.KeepFraction > 0 && o.KeepFraction <= 1) {

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -264,11 +265,22 @@ func TestKeepFraction(t *testing.T) {
 			t.Fatalf("kept %d (report %d) and rejected %d", len(kept), r.Kept, len(rejected))
 		}
 		minKept, maxRejected := math.Inf(1), math.Inf(-1)
+		hist := scoring.NewScoreHistogram(r.Model.Scoring)
 		for _, row := range kept {
-			minKept = min(minKept, scoresOf(t, row, "metadata.edu")["score"].(float64))
+			score := scoresOf(t, row, "metadata.edu")["score"].(float64)
+			minKept = min(minKept, score)
+			hist.Add(score)
 		}
 		for _, row := range rejected {
-			maxRejected = max(maxRejected, scoresOf(t, row, "metadata.edu")["score"].(float64))
+			score := scoresOf(t, row, "metadata.edu")["score"].(float64)
+			maxRejected = max(maxRejected, score)
+			hist.Add(score)
+		}
+		// The pipeline's score distribution (resumed from the scoring
+		// markers the second time) is that of every row, once.
+		if r.Scores == nil || !slices.Equal(r.Scores.Counts, hist.Counts) || r.Scores.Below != hist.Below || r.Scores.Above != hist.Above ||
+			r.Scores.Total() != 100_000 {
+			t.Errorf("fraction %v: score histogram %+v, want %+v", fraction, r.Scores, hist)
 		}
 		// Only rows of the boundary bucket may fall on either side.
 		if maxRejected > r.Cut.High || minKept < r.Cut.Low {

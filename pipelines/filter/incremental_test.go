@@ -68,6 +68,20 @@ func TestIncremental(t *testing.T) {
 	if second.Report.Kept+second.Report.Dropped != 1000 || second.Report.Kept != m.Totals.RowsOut {
 		t.Errorf("report kept %d dropped %d; manifest kept %d", second.Report.Kept, second.Report.Dropped, m.Totals.RowsOut)
 	}
+	// Every row's score counts once in the distribution: the first run's
+	// shards' and the new ones'.
+	for _, r := range []*Result{first, second} {
+		var shards int64
+		for _, sh := range r.Report.Shards {
+			shards += sh.Scores.Total()
+		}
+		if r.Report.Scores.Total() != r.Report.RowsIn || shards != r.Report.RowsIn {
+			t.Errorf("the score histogram counts %d rows (its shards' %d) of %d", r.Report.Scores.Total(), shards, r.Report.RowsIn)
+		}
+	}
+	if first.Report.RowsIn != 600 {
+		t.Errorf("first run read %d rows", first.Report.RowsIn)
+	}
 
 	// Nothing new: nothing runs.
 	third, err := Filter(context.Background(), options(eduModel(t)))

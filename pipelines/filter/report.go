@@ -33,6 +33,9 @@ type Report struct {
 	Kept    int64 `json:"kept"`
 	Dropped int64 `json:"dropped"`
 	Bad     int64 `json:"bad_rows"`
+	// Scores is the distribution of the scores of every scored row (all
+	// rows but the bad ones): the shards' histograms merged.
+	Scores *scoring.Histogram `json:"scores,omitempty"`
 	// Shards reports every input shard, sorted by output path.
 	Shards []ShardReport `json:"shards"`
 }
@@ -51,6 +54,8 @@ type ShardReport struct {
 	Bad      int64 `json:"bad_rows,omitempty"`
 	BytesIn  int64 `json:"bytes_in"`
 	BytesOut int64 `json:"bytes_out"`
+	// Scores is the histogram of the shard's scores.
+	Scores *scoring.Histogram `json:"scores,omitempty"`
 }
 
 // result is the shard as a manifest accounts for it.
@@ -106,24 +111,44 @@ func shardReports(dir, scoredDir string, results []shardmap.Result) ([]ShardRepo
 				return nil, fmt.Errorf("no scoring result for %s", r.Output)
 			}
 		}
-		out = append(out, ShardReport{
+		sr := ShardReport{
 			Input: in.Input, Output: r.Output, Split: r.Split,
 			RowsIn: in.RowsIn, Kept: r.RowsOut, Dropped: in.RowsIn - in.BadRows - r.RowsOut,
 			Rejected: r.Rejected, Bad: in.BadRows, BytesIn: in.BytesIn, BytesOut: r.BytesOut,
-		})
+		}
+		// The scoring task reports the histogram of its scores.
+		if len(in.Extra) > 0 {
+			var facts scoring.ShardFacts
+			if err := json.Unmarshal(in.Extra, &facts); err != nil {
+				return nil, fmt.Errorf("%s: read the shard's score histogram: %w", in.Output, err)
+			}
+			sr.Scores = facts.Scores
+		}
+		out = append(out, sr)
 	}
 	return out, nil
 }
 
-// finish adds shards to r, sorts them and totals them.
-func (r *Report) finish(shards []ShardReport) {
+// finish adds shards to r, sorts them and totals them, their score
+// histograms included.
+func (r *Report) finish(shards []ShardReport) error {
 	r.Shards = append(r.Shards, shards...)
 	sort.Slice(r.Shards, func(i, j int) bool { return r.Shards[i].Output < r.Shards[j].Output })
-	r.RowsIn, r.Kept, r.Dropped, r.Bad = 0, 0, 0, 0
+	r.RowsIn, r.Kept, r.Dropped, r.Bad, r.Scores = 0, 0, 0, 0, nil
 	for _, s := range r.Shards {
 		r.RowsIn += s.RowsIn
 		r.Kept += s.Kept
 		r.Dropped += s.Dropped
 		r.Bad += s.Bad
+		switch {
+		case s.Scores == nil:
+		case r.Scores == nil:
+			r.Scores = s.Scores.Clone()
+		default:
+			if err := r.Scores.Merge(s.Scores); err != nil {
+				return fmt.Errorf("%s: %w", s.Output, err)
+			}
+		}
 	}
+	return nil
 }

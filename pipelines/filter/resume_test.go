@@ -105,6 +105,10 @@ func testResume(t *testing.T, mode string) {
 	if res.Counters["shards_resumed"]+res.Counters["intermediate_shards_resumed"] == 0 {
 		t.Errorf("the second run resumed no shard: %v", res.Counters)
 	}
+	// The resumed shards' scores count once in the distribution.
+	if rep := res.Report; rep.Scores == nil || rep.Scores.Total() != rep.RowsIn-rep.Bad || rep.RowsIn != int64(2*len(rows)) {
+		t.Errorf("the score histogram counts %v rows of %d (%d bad)", rep.Scores, rep.RowsIn, rep.Bad)
+	}
 	for _, sub := range []string{"out", "rej"} {
 		da, db := filepath.Join(a, sub), filepath.Join(b, sub)
 		fa, fb := treeFiles(t, da), treeFiles(t, db)

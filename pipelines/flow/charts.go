@@ -5,13 +5,18 @@ import (
 	"fmt"
 	"image/color"
 	"sort"
+	"strconv"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/winnowlabs/winnow/pipelines/filter/scoring"
 )
 
 // Charts are drawn by gonum/plot as inline SVG: the report needs no
@@ -19,25 +24,44 @@ import (
 
 const chartW, chartH = 5.2 * vg.Inch, 3.2 * vg.Inch
 
+// The margins around a chart's drawing. gonum/plot lays a plot out to the
+// canvas's edges with its own measure of the text (Liberation Sans): the
+// end tick labels of an axis and the legend reach past the plot area, and
+// a browser without Liberation draws the text in a wider fallback font.
+const (
+	marginSide   = 0.16 * vg.Inch
+	marginTop    = 0.08 * vg.Inch
+	marginBottom = 0.06 * vg.Inch
+)
+
+// svgFont is the font family of the charts' text: gonum/plot measures it
+// with Liberation Sans, whose widths Arial and Helvetica share.
+const svgFont = "font-family:'Liberation Sans',Arial,Helvetica,sans-serif;"
+
 // svgOf renders p as an SVG document (without the XML prolog, to inline
 // it in HTML).
 func svgOf(p *plot.Plot) (string, error) {
 	c := vgsvg.NewWith(vgsvg.UseWH(chartW, chartH))
-	p.Draw(draw.New(c))
+	p.Draw(draw.Crop(draw.New(c), marginSide, -marginSide, marginBottom, -marginTop))
 	var b bytes.Buffer
 	if _, err := c.WriteTo(&b); err != nil {
 		return "", fmt.Errorf("render chart: %w", err)
 	}
 	s := b.String()
-	if i := bytes.Index(b.Bytes(), []byte("<svg")); i > 0 {
+	if i := strings.Index(s, "<svg"); i > 0 {
 		s = s[i:]
 	}
-	return s, nil
+	// vgsvg names the font alone; a browser without it falls back to its
+	// default, usually a serif.
+	return strings.ReplaceAll(s, "font-family:Liberation Sans;", svgFont), nil
 }
 
 func newPlot(title, x, y string) *plot.Plot {
 	p := plot.New()
 	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = title, x, y
+	for _, st := range []*text.Style{&p.Title.TextStyle, &p.X.Label.TextStyle, &p.Y.Label.TextStyle, &p.X.Tick.Label, &p.Y.Tick.Label, &p.Legend.TextStyle} {
+		st.Font.Variant = "Sans"
+	}
 	p.Add(plotter.NewGrid())
 	return p
 }
@@ -128,27 +152,32 @@ func scatter(title, x, y string, pts plotter.XYs) (string, error) {
 	return svgOf(p)
 }
 
-// histogramChart draws a precomputed histogram with a vertical line at
-// cut (when set).
-func histogramChart(title, x string, h *Histogram, cut *float64) (string, error) {
+// histogramChart draws a precomputed histogram, rows on a log scale (a
+// score distribution is mostly skewed, and the top fraction a filter keeps
+// is its tail), with a vertical line at cut (when set); the x label counts
+// the scores out of its range.
+func histogramChart(title, x string, h *scoring.Histogram, cut *float64) (string, error) {
+	if h.Below > 0 || h.Above > 0 {
+		x += fmt.Sprintf(" (%d below %g, %d above %g)", h.Below, h.Min, h.Above, h.Max)
+	}
 	p := newPlot(title, x, "rows")
 	width := (h.Max - h.Min) / float64(len(h.Counts))
-	xy := make(plotter.XYs, len(h.Counts))
+	hist := &plotter.Histogram{Width: width, FillColor: plotutil.Color(0), LineStyle: plotter.DefaultLineStyle, LogY: true}
+	var top float64
 	for i, c := range h.Counts {
-		xy[i] = plotter.XY{X: h.Min + (float64(i)+0.5)*width, Y: float64(c)}
+		lo := h.Min + float64(i)*width
+		hist.Bins = append(hist.Bins, plotter.HistogramBin{Min: lo, Max: lo + width, Weight: float64(c)})
+		top = max(top, float64(c))
 	}
-	hist, err := plotter.NewHistogram(xy, len(h.Counts))
-	if err != nil {
-		return "", err
-	}
-	hist.FillColor = plotutil.Color(0)
+	hist.LineStyle.Width = vg.Points(0.5)
 	p.Add(hist)
+	if top == 0 {
+		return svgOf(p) // no row was scored: an empty chart
+	}
+	p.Y.Scale = plot.LogScale{}
+	p.Y.Tick.Marker = ticksWithin{plot.LogTicks{Prec: -1}}
 	if cut != nil {
-		var top float64
-		for _, c := range h.Counts {
-			top = max(top, float64(c))
-		}
-		l, err := plotter.NewLine(plotter.XYs{{X: *cut, Y: 0}, {X: *cut, Y: top}})
+		l, err := plotter.NewLine(plotter.XYs{{X: *cut, Y: p.Y.Min}, {X: *cut, Y: top}})
 		if err != nil {
 			return "", err
 		}
@@ -156,8 +185,23 @@ func histogramChart(title, x string, h *Histogram, cut *float64) (string, error)
 		l.Width = vg.Points(2)
 		p.Add(l)
 		p.Legend.Add(fmt.Sprintf("cut %.4g", *cut), l)
+		p.Legend.Top = true
 	}
 	return svgOf(p)
+}
+
+// ticksWithin keeps the ticks of a Ticker in the axis's range: gonum/plot
+// makes room for the labels of LogTicks' ticks beyond it.
+type ticksWithin struct{ plot.Ticker }
+
+func (t ticksWithin) Ticks(lo, hi float64) []plot.Tick {
+	var out []plot.Tick
+	for _, tk := range t.Ticker.Ticks(lo, hi) {
+		if tk.Value >= lo && tk.Value <= hi {
+			out = append(out, tk)
+		}
+	}
+	return out
 }
 
 // fractionChart draws one bar per shard: the fraction of its rows kept.
@@ -170,5 +214,14 @@ func fractionChart(title string, fractions []float64) (string, error) {
 	bars.Color = plotutil.Color(2)
 	p.Add(bars)
 	p.Y.Min = 0
+	if len(fractions) <= 24 {
+		// Whole shard numbers (the default ticks of a short axis are
+		// fractions).
+		names := make([]string, len(fractions))
+		for i := range names {
+			names[i] = strconv.Itoa(i)
+		}
+		p.NominalX(names...)
+	}
 	return svgOf(p)
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -152,71 +151,10 @@ func countLabels(ctx context.Context, dir string) (map[string]map[string]int64, 
 	return counts, err
 }
 
-// Histogram counts values in equal-width bins over [Min, Max].
-type Histogram struct {
-	Min    float64 `json:"min"`
-	Max    float64 `json:"max"`
-	Counts []int64 `json:"counts"`
-}
-
-func newHistogram(lo, hi float64, bins int) *Histogram {
-	if !(hi > lo) {
-		hi = lo + 1
-	}
-	return &Histogram{Min: lo, Max: hi, Counts: make([]int64, bins)}
-}
-
-func (h *Histogram) add(v float64) {
-	i := int(float64(len(h.Counts)) * (v - h.Min) / (h.Max - h.Min))
-	h.Counts[max(0, min(i, len(h.Counts)-1))]++
-}
-
-// Total is the number of values counted.
-func (h *Histogram) Total() int64 {
-	var n int64
-	for _, c := range h.Counts {
-		n += c
-	}
-	return n
-}
-
-// scoreHistogram counts the scores, at the dotted field path, of the
-// rows of dirs.
-func scoreHistogram(ctx context.Context, dirs []string, field string) (*Histogram, error) {
-	path := strings.Split(field, ".")
-	var scores []float64
-	lo, hi := math.Inf(1), math.Inf(-1)
-	err := eachRow(ctx, dirs, func(_ string, obj map[string]any) error {
-		var v any = obj
-		for _, p := range path {
-			m, _ := v.(map[string]any)
-			v = m[p]
-		}
-		if m, ok := v.(map[string]any); ok {
-			v = m["score"] // {score, int_score}
-		}
-		f, ok := v.(float64)
-		if !ok {
-			return fmt.Errorf("a scored row has no numeric %s", field)
-		}
-		scores = append(scores, f)
-		lo, hi = min(lo, f), max(hi, f)
-		return nil
-	})
-	if err != nil || len(scores) == 0 {
-		return nil, err
-	}
-	h := newHistogram(lo, hi, 40)
-	for _, s := range scores {
-		h.add(s)
-	}
-	return h, nil
-}
-
 // predictTest predicts the test rows of splitDir with the model in
-// modelDir.
-func predictTest(ctx context.Context, modelDir, splitDir string) (*Predictions, error) {
-	clf, err := models.Load(ctx, modelDir, models.LoadOptions{})
+// modelDir, loaded with opts.
+func predictTest(ctx context.Context, modelDir, splitDir string, opts models.LoadOptions) (*Predictions, error) {
+	clf, err := models.Load(ctx, modelDir, opts)
 	if err != nil {
 		return nil, err
 	}

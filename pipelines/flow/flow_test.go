@@ -191,7 +191,7 @@ func TestOptionChangeRerunsExactlyTheDependentSteps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Classifiers) != 1 || rep.Classifiers[0].ROC["pos"] == nil || len(rep.Classifiers[0].Confusion) != 2 || rep.Filter == nil || rep.Filter.Scores.Total() != 2000 {
+	if len(rep.Classifiers) != 1 || rep.Classifiers[0].ROC["pos"] == nil || len(rep.Classifiers[0].Confusion) != 2 || rep.Filter == nil || rep.Filter.Report.Scores.Total() != 2000 {
 		t.Errorf("report: %+v", rep)
 	}
 	html, err := os.ReadFile(filepath.Join(exp, ReportHTML))
@@ -224,6 +224,10 @@ func TestInvalidFlowFiles(t *testing.T) {
 		{"two rules", "pool: {inputs: [" + dir + "]}\nlabel: {expression: .s}\nsplit: {test: 0.2}\nclassifiers: [{kind: fasttext}]\nfilter: {keep_fraction: 0.1, threshold: 0.5}\n", `:5: filter: give exactly one keep rule`},
 		{"bad jq", "pool: {inputs: [" + dir + "]}\nlabel:\n  expression: .s |\n", `:3: label.expression:`},
 		{"metric", "pool: {inputs: [" + dir + "]}\nlabel: {expression: .s}\nsplit: {test: 0.2}\nclassifiers: [{kind: fasttext}]\nselect: {metric: vibes}\n", `:5: select.metric: unknown metric "vibes"`},
+		{"encoder base", "pool: {inputs: [" + dir + "]}\nlabel: {expression: .s}\nsplit: {test: 0.2}\nclassifiers:\n  - kind: encoder\n    options: {epochs: 3}\n", `:6: classifiers[0].options: give the base encoder`},
+		{"encoder option", "pool: {inputs: [" + dir + "]}\nlabel: {expression: .s}\nsplit: {test: 0.2}\nclassifiers:\n  - kind: encoder\n    options: {base: hf://a/b, max_epochs: 3}\n", `classifiers[0].options: unknown key "max_epochs" in encoder options`},
+		{"encoder range", "pool: {inputs: [" + dir + "]}\nlabel: {expression: .s}\nsplit: {test: 0.2}\nclassifiers:\n  - kind: encoder\n    options:\n      base: hf://a/b\n      num_labels: 6\n      range: [0, 5]\n", `:9: classifiers[0].options.range: a score range applies to a regressor`},
+		{"encoder backend", "pool: {inputs: [" + dir + "]}\nlabel: {expression: .s}\nsplit: {test: 0.2}\nclassifiers:\n  - kind: encoder\n    options:\n      base: hf://a/b\n      backend: cuda\n", `:8: classifiers[0].options.backend: "cuda": want go, xla:cuda`},
 		{"runner step", "pool: {inputs: [" + dir + "]}\nannotate: {model: m, prompt: finemath}\nrunner:\n  steps:\n    scoring: {runner: dataflow}\n", `:5: runner.steps.scoring: unknown step`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -251,20 +255,8 @@ func TestLabellingFlowWithFaultsAnnotatesOrRecordsEveryRow(t *testing.T) {
 	defer srv.Close()
 	dir := t.TempDir()
 	in := filepath.Join(dir, "pool")
-	if err := os.MkdirAll(in, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	sample, err := os.ReadFile(testutil.Testdata(t, "annotate/fineweb-edu-sample.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(strings.TrimSpace(string(sample)), "\n")
-	for i := 0; i < len(lines); i += 10 {
-		part := lines[i:min(i+10, len(lines))]
-		if err := os.WriteFile(filepath.Join(in, fmt.Sprintf("part-%d.jsonl", i/10)), []byte(strings.Join(part, "\n")+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	lines := annotationSample(t)
+	writePool(t, in, lines, 10)
 	src := fmt.Sprintf(`pool: {inputs: [%s]}
 annotate:
   endpoint: %s
@@ -302,6 +294,31 @@ annotate:
 	}
 	if total != a.Summary.Ledger.Annotated {
 		t.Errorf("score histogram counts %d rows, %d were annotated", total, a.Summary.Ledger.Annotated)
+	}
+}
+
+// annotationSample returns the rows of the bundled annotation sample (id,
+// text and a 0-5 score).
+func annotationSample(t *testing.T) []string {
+	t.Helper()
+	b, err := os.ReadFile(testutil.Testdata(t, "annotate/fineweb-edu-sample.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(strings.TrimSpace(string(b)), "\n")
+}
+
+// writePool writes lines into dir as shards of perShard rows.
+func writePool(t *testing.T, dir string, lines []string, perShard int) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < len(lines); i += perShard {
+		part := lines[i:min(i+perShard, len(lines))]
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("part-%d.jsonl", i/perShard)), []byte(strings.Join(part, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

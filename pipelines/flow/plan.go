@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/winnowlabs/winnow/internal/version"
@@ -102,16 +104,35 @@ func (s *Step) fingerprint(ctx context.Context, exp string) error {
 }
 
 // identify writes an external input's identity to w: a file's content
-// hash (small files such as tokenizers and prompts), or a dataset's shards
-// with their sizes and modification times.
+// hash (small files such as tokenizers and prompts), a model directory's
+// files or a dataset's shards with their sizes and modification times, or
+// a Hub model's name.
 func identify(ctx context.Context, w io.Writer, p string) error {
-	if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Size() < 64<<20 && !isShard(p) {
+	if strings.HasPrefix(p, "hf://") {
+		fmt.Fprintf(w, "hub %s\n", p)
+		return nil
+	}
+	st, err := os.Stat(p)
+	if err == nil && !st.IsDir() && st.Size() < 64<<20 && !isShard(p) {
 		b, err := os.ReadFile(p)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(w, "file %s %x\n", p, sha256.Sum256(b))
 		return nil
+	}
+	if err == nil && st.IsDir() && isModelDir(p) {
+		return filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "model file %s %d %s\n", path, info.Size(), info.ModTime().UTC().Format(time.RFC3339Nano))
+			return nil
+		})
 	}
 	files, err := dataset.Discover(ctx, []string{p}, dataset.Options{})
 	if err != nil {
@@ -128,6 +149,17 @@ func identify(ctx context.Context, w io.Writer, p string) error {
 		fmt.Fprintf(w, "shard %s %d %s\n", f.Path, f.Size, mod)
 	}
 	return nil
+}
+
+// isModelDir reports whether dir is a model directory (a Hugging Face or
+// winnow model) rather than a dataset.
+func isModelDir(dir string) bool {
+	for _, f := range []string{"config.json", "manifest.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 func isShard(p string) bool {

@@ -28,6 +28,7 @@ type Report struct {
 	// (incomplete steps are listed without timings).
 	Steps       []StepReport           `json:"steps"`
 	Annotation  *AnnotationFacts       `json:"annotation,omitempty"`
+	Agreement   *AgreementFacts        `json:"agreement,omitempty"`
 	Labels      map[string]*LabelFacts `json:"labels,omitempty"`
 	Classifiers []*ClassifierReport    `json:"classifiers,omitempty"`
 	Selection   *SelectFacts           `json:"selection,omitempty"`
@@ -123,6 +124,8 @@ func BuildReport(exp string) (*Report, error) {
 		switch st.Kind {
 		case "annotate":
 			err = json.Unmarshal(rec.Facts, &rep.Annotation)
+		case "agreement":
+			err = json.Unmarshal(rec.Facts, &rep.Agreement)
 		case "label", "balance":
 			var lf LabelFacts
 			err = json.Unmarshal(rec.Facts, &lf)
@@ -323,8 +326,14 @@ func (r *Report) HTML() ([]byte, error) {
 			v.LabelCharts = append(v.LabelCharts, add(barChart("labels after "+title, r.Labels[name].Labels[split])))
 		}
 	}
+	if a := r.Agreement; a != nil && a.AgreementReport != nil && len(a.Confusion) > 0 {
+		v.AgreementConfusion = newConfusion("LLM \\ existing", a.Labels, a.Confusion)
+	}
 	for _, c := range r.Classifiers {
 		cv := classifierView{ClassifierReport: c}
+		if len(c.Confusion) > 0 {
+			cv.Confusion = newConfusion("true \\ predicted", c.Labels, c.Confusion)
+		}
 		if c.Test != nil {
 			if c.Test.Report != nil {
 				cv.Table = c.Test.Report.Format(4)
@@ -350,8 +359,8 @@ func (r *Report) HTML() ([]byte, error) {
 		v.Classifiers = append(v.Classifiers, cv)
 	}
 	if f := r.Filter; f != nil {
-		if f.Scores != nil {
-			v.FilterCharts = append(v.FilterCharts, add(histogramChart("scores over the corpus", "score of "+f.Classifier, f.Scores, f.Cut)))
+		if f.Report != nil && f.Report.Scores != nil {
+			v.FilterCharts = append(v.FilterCharts, add(histogramChart("scores over the corpus", "score of "+f.Classifier, f.Report.Scores, f.Cut)))
 		}
 		if f.Report != nil && len(f.Report.Shards) > 0 {
 			fr := make([]float64, len(f.Report.Shards))
@@ -375,16 +384,53 @@ func (r *Report) HTML() ([]byte, error) {
 
 type htmlView struct {
 	*Report
-	AnnotationCharts []template.HTML
-	LabelCharts      []template.HTML
-	Classifiers      []classifierView
-	FilterCharts     []template.HTML
+	AnnotationCharts   []template.HTML
+	AgreementConfusion *confusionView
+	LabelCharts        []template.HTML
+	Classifiers        []classifierView
+	FilterCharts       []template.HTML
 }
 
 type classifierView struct {
 	*ClassifierReport
-	Table  string
-	Charts []template.HTML
+	Table     string
+	Confusion *confusionView
+	Charts    []template.HTML
+}
+
+// confusionView is a confusion matrix as a table whose cells are shaded
+// by their count (a heatmap).
+type confusionView struct {
+	Corner string
+	Labels []string
+	Rows   [][]confusionCell
+}
+
+type confusionCell struct {
+	N     int64
+	Style template.CSS
+}
+
+func newConfusion(corner string, labels []string, m [][]int64) *confusionView {
+	var top int64
+	for _, row := range m {
+		for _, n := range row {
+			top = max(top, n)
+		}
+	}
+	v := &confusionView{Corner: corner, Labels: labels}
+	for _, row := range m {
+		cells := make([]confusionCell, len(row))
+		for j, n := range row {
+			shade := 0.0
+			if top > 0 {
+				shade = 0.6 * float64(n) / float64(top)
+			}
+			cells[j] = confusionCell{N: n, Style: template.CSS(fmt.Sprintf("background:rgba(31,119,180,%.3f)", shade))}
+		}
+		v.Rows = append(v.Rows, cells)
+	}
+	return v
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -397,13 +443,21 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 var reportTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
-	"secs":  func(s float64) string { return strconv.FormatFloat(s, 'f', 2, 64) },
-	"f":     func(v float64) string { return strconv.FormatFloat(v, 'g', 4, 64) },
-	"usd":   func(v float64) string { return fmt.Sprintf("$%.4f", v) },
-	"pct":   func(a, b int64) string { return fmt.Sprintf("%.1f%%", 100*float64(a)/float64(max(b, 1))) },
+	"secs": func(s float64) string { return strconv.FormatFloat(s, 'f', 2, 64) },
+	"f":    func(v float64) string { return strconv.FormatFloat(v, 'g', 4, 64) },
+	"usd":  func(v float64) string { return fmt.Sprintf("$%.4f", v) },
+	"pct":  func(a, b int64) string { return fmt.Sprintf("%.1f%%", 100*float64(a)/float64(max(b, 1))) },
+	"pctf": func(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) },
+	"opt": func(p *float64) string {
+		if p == nil {
+			return "–"
+		}
+		return strconv.FormatFloat(*p, 'g', 4, 64)
+	},
 	"label": func(labels []string, i int) string { return labels[i] },
 	"deref": func(p *float64) float64 { return *p },
-}).Parse(`<!DOCTYPE html>
+}).Parse(`{{define "confusion"}}{{$labels := .Labels}}<table class="confusion"><tr><th class="l">{{.Corner}}</th>{{range .Labels}}<th>{{.}}</th>{{end}}</tr>
+{{range $i, $row := .Rows}}<tr><th class="l">{{label $labels $i}}</th>{{range $row}}<td style="{{.Style}}">{{.N}}</td>{{end}}</tr>{{end}}</table>{{end}}<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>winnow flow report: {{.Name}}</title>
 <style>
@@ -430,14 +484,20 @@ th{background:#f3f3f3}td.l,th.l{text-align:left}pre{background:#f7f7f7;padding:.
 {{end}}
 {{if .AnnotationCharts}}<div class="charts">{{range .AnnotationCharts}}<div class="chart">{{.}}</div>{{end}}</div>{{end}}
 
+{{with .Agreement}}<h2 id="agreement">Agreement with existing labels</h2>
+<p>The annotation <code>{{.Annotation}}</code> against the rows' own label <code>{{.Existing}}</code>, row by row (rows paired by <code>{{.ID}}</code>).</p>
+<table><tr><th>rows</th><th>both labels</th><th>LLM label only</th><th>existing label only</th><th>LLM labels with an existing one</th><th>existing labels with an LLM one</th><th>exact agreement</th><th>Cohen's κ</th><th>quadratic-weighted κ</th><th>MAE</th><th>Spearman</th></tr>
+<tr><td>{{.RowsA}}</td><td>{{.Pairs}}</td><td>{{.OnlyA}}</td><td>{{.OnlyB}}</td><td>{{pctf .CoverageA}}</td><td>{{pctf .CoverageB}}</td><td>{{f .Agreement}}</td><td>{{opt .Kappa}}</td><td>{{opt .QuadraticKappa}}</td><td>{{opt .MAE}}</td><td>{{opt .Spearman}}</td></tr></table>
+{{end}}
+{{with .AgreementConfusion}}{{template "confusion" .}}{{end}}
+
 {{if .LabelCharts}}<h2 id="labels">Labels</h2>
 <div class="charts">{{range .LabelCharts}}<div class="chart">{{.}}</div>{{end}}</div>{{end}}
 
 {{range .Classifiers}}<h2 id="classifier-{{.Classifier}}">Classifier {{.Classifier}} ({{.Kind}})</h2>
 <p>Model directory <code>{{.ModelDir}}</code>; evaluated on the test split.</p>
 <pre>{{.Table}}</pre>
-{{if .Confusion}}{{$labels := .Labels}}<table><tr><th class="l">true \ predicted</th>{{range .Labels}}<th>{{.}}</th>{{end}}</tr>
-{{range $i, $row := .Confusion}}<tr><th class="l">{{label $labels $i}}</th>{{range $row}}<td>{{.}}</td>{{end}}</tr>{{end}}</table>{{end}}
+{{with .Confusion}}{{template "confusion" .}}{{end}}
 <div class="charts">{{range .Charts}}<div class="chart">{{.}}</div>{{end}}</div>
 {{end}}
 

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"syscall"
@@ -38,6 +39,8 @@ type Options struct {
 
 	// annotateHook adjusts the annotator's options (tests).
 	annotateHook func(*annotate.Options)
+	// stepHook is called as each step starts, under its flags (tests).
+	stepHook func(*Step)
 }
 
 // Outcome is what a run did.
@@ -55,7 +58,7 @@ type StepOutcome struct {
 	Reason string `json:"reason"`
 }
 
-var errSubmitted = errors.New("the step's pipeline was submitted without waiting for it (--async or a dry run on the runner); a flow needs every step to finish")
+var errSubmitted = errors.New("the step's pipeline was submitted without waiting for it (an asynchronous submission or a dry run on the runner); a flow needs every step to finish")
 
 // runState is what a running step sees.
 type runState struct {
@@ -201,6 +204,9 @@ func runStep(ctx context.Context, s *Spec, st *Step, o Options) error {
 	if err := os.Remove(st.recordPath(s.Experiment)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
+	if o.stepHook != nil {
+		o.stepHook(st)
+	}
 	r := &runState{spec: s, exp: s.Experiment, step: st, out: o.Out, log: io.Discard, progress: o.Progress, quiet: o.Quiet, annotateHook: o.annotateHook}
 	start, cpu0 := time.Now(), cpuSeconds()
 	facts, err := st.run(ctx, r)
@@ -243,13 +249,17 @@ func cpuSeconds() float64 {
 	return tv(ru.Utime) + tv(ru.Stime)
 }
 
-// setFlags sets the Beam flags of a step (the flow's, then the step
-// kind's) and returns what puts the previous values back.
-func setFlags(rn *Runner, kind string) (func(), error) {
+// setFlags sets the Beam flags of a step of the given kind on
+// flag.CommandLine: the flow's flags, a flag of the step's taking the place
+// of the flow's of the same name. A list flag (resource_hints, whose Set
+// appends) is emptied first, so that it holds exactly the values given.
+// The returned function puts every flag it touched back to its value
+// before, by value.
+func setFlags(rn *Runner, kind string) (restore func(), err error) {
 	if rn == nil {
 		return func() {}, nil
 	}
-	flags := map[string]string{}
+	flags := map[string]FlagValue{}
 	for k, v := range rn.Flags {
 		flags[k] = v
 	}
@@ -257,25 +267,69 @@ func setFlags(rn *Runner, kind string) (func(), error) {
 		flags[k] = v
 	}
 	var undo []func()
-	restore := func() {
+	restore = func() {
 		for i := len(undo) - 1; i >= 0; i-- {
 			undo[i]()
 		}
 	}
-	for name, v := range flags {
+	for _, name := range sortedKeys(flags) {
 		f := flag.CommandLine.Lookup(strings.TrimLeft(name, "-"))
 		if f == nil {
 			restore()
 			return nil, fmt.Errorf("runner: unknown Beam flag %q", name)
 		}
-		old := f.Value.String()
-		if err := f.Value.Set(v); err != nil {
+		undo = append(undo, snapshot(f.Value))
+		if err := setFlag(f, flags[name]); err != nil {
 			restore()
-			return nil, fmt.Errorf("runner: flag %s=%q: %w", name, v, err)
+			return nil, fmt.Errorf("runner: flag %s=%q: %w", name, strings.Join(flags[name], " "), err)
 		}
-		undo = append(undo, func() { _ = f.Value.Set(old) })
 	}
 	return restore, nil
+}
+
+// setFlag gives f exactly the values vals (one, unless f is a list flag).
+func setFlag(f *flag.Flag, vals FlagValue) error {
+	if isListFlag(f.Value) {
+		elem := reflect.ValueOf(f.Value).Elem()
+		elem.Set(reflect.Zero(elem.Type()))
+	} else if len(vals) != 1 {
+		return fmt.Errorf("%s takes one value, not %d", f.Name, len(vals))
+	}
+	for _, v := range vals {
+		if err := f.Value.Set(v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// isListFlag reports whether a flag's value is a list held in a variable
+// (Beam's resource_hints and sdk_harness_container_image_override).
+func isListFlag(v flag.Value) bool {
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && !rv.IsNil() && rv.Elem().Kind() == reflect.Slice && rv.Elem().CanSet()
+}
+
+// snapshot returns what puts v back to its current value: by value when v
+// points to the variable holding it (every flag of the flag package, and
+// Beam's list flags, whose String cannot be set back), else through Set
+// with its current String.
+func snapshot(v flag.Value) func() {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() || !rv.Elem().CanSet() {
+		s := v.String()
+		return func() { _ = v.Set(s) }
+	}
+	elem := rv.Elem()
+	old := reflect.New(elem.Type()).Elem()
+	old.Set(elem)
+	if elem.Kind() == reflect.Slice && !elem.IsNil() {
+		// Set appends, possibly in place: keep a copy.
+		c := reflect.MakeSlice(elem.Type(), elem.Len(), elem.Len())
+		reflect.Copy(c, elem)
+		old.Set(c)
+	}
+	return func() { elem.Set(old) }
 }
 
 // planRecord is the plan as flow.json keeps it for the report.

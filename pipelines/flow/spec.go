@@ -17,6 +17,7 @@ package flow
 import (
 	"bytes"
 	"errors"
+	"flag"
 	"fmt"
 	"math"
 	"os"
@@ -109,6 +110,13 @@ type Annotator struct {
 	CacheDir string `yaml:"cache_dir" json:"-"`
 	// Prices is a price table file (default the bundled one).
 	Prices string `yaml:"prices" json:"prices,omitempty"`
+	// ExistingLabel, when set, is the jq expression of a label the rows
+	// already carry (e.g. .int_score): the agreement step compares the
+	// annotation's score (.FIELD.score) with it on the annotated rows.
+	ExistingLabel string `yaml:"existing_label" json:"existing_label,omitempty"`
+	// ID is the jq expression of a row's unique id, which pairs the two
+	// labels of a row (default .id).
+	ID string `yaml:"id" json:"id,omitempty"`
 }
 
 // Label selects the text and the label of every row.
@@ -142,14 +150,16 @@ type Split struct {
 type Classifier struct {
 	// Name names the classifier (its model directory and in the report).
 	Name string `yaml:"name" json:"name"`
-	// Kind is a train-stage kind: fasttext, model2vec, contrastive, ...
+	// Kind is a train-stage kind: fasttext, model2vec, contrastive or
+	// encoder.
 	Kind string `yaml:"kind" json:"kind"`
-	// Options are the kind's options (see FastTextOptions and
-	// StaticOptions).
+	// Options are the kind's options (see FastTextOptions, StaticOptions
+	// and EncoderOptions).
 	Options yaml.Node `yaml:"options" json:"-"`
 
 	fastText *FastTextOptions
 	static   *StaticOptions
+	encoder  *EncoderOptions
 }
 
 // FastTextOptions are a fastText classifier's options in a flow file.
@@ -191,6 +201,37 @@ type StaticOptions struct {
 	Backend     string  `yaml:"backend" json:"backend,omitempty"`
 }
 
+// EncoderOptions are an encoder classifier's options in a flow file:
+// FineWeb-Edu's recipe, a BERT pooler and a linear layer trained on a
+// frozen encoder's [CLS] states (see train.EncoderOptions). Zero values
+// take the recipe's: learning rate 3e-4 decaying linearly to 0, batch size
+// 256, 20 epochs, no early stopping, a regressor over 0 to 5.
+type EncoderOptions struct {
+	// Base is a local Hugging Face BERT directory or a Hub name
+	// (hf://OWNER/NAME).
+	Base string `yaml:"base" json:"base"`
+	// NumLabels, when at least 2, trains a classifier of that many labels
+	// instead of a regressor of numeric labels.
+	NumLabels int `yaml:"num_labels" json:"num_labels,omitempty"`
+	// Range is a regressor's score range [min, max], which int_score is
+	// clipped to.
+	Range        []float64 `yaml:"range" json:"range,omitempty"`
+	LR           float64   `yaml:"lr" json:"lr,omitempty"`
+	WeightDecay  float64   `yaml:"weight_decay" json:"weight_decay,omitempty"`
+	BatchSize    int       `yaml:"batch_size" json:"batch_size,omitempty"`
+	Epochs       int       `yaml:"epochs" json:"epochs,omitempty"`
+	Patience     int       `yaml:"patience" json:"patience,omitempty"`
+	ConstantRate bool      `yaml:"constant_rate" json:"constant_rate,omitempty"`
+	Seed         uint64    `yaml:"seed" json:"seed"`
+	// Backend is the GoMLX backend ("go", "xla:cuda" or
+	// "xla:/abs/path/plugin.so") of training, evaluation and the filter;
+	// ForwardBatchSize (texts per forward pass) and MaxLength (the tokens
+	// texts are truncated to) tune the encoder's forward pass in all three.
+	Backend          string `yaml:"backend" json:"backend,omitempty"`
+	ForwardBatchSize int    `yaml:"forward_batch_size" json:"forward_batch_size,omitempty"`
+	MaxLength        int    `yaml:"max_length" json:"max_length,omitempty"`
+}
+
 // Select chooses the filtering classifier: the best by Metric, or the one
 // named Classifier.
 type Select struct {
@@ -213,11 +254,47 @@ type Filter struct {
 }
 
 // Runner holds Beam flags (name: value, without dashes) for every step,
-// and per step by step name (sample, annotate, label, balance, split,
-// train, filter).
+// and per step by step kind (sample, annotate, agreement, label, balance,
+// split, train, filter). A step's flag takes the place of the flow's flag of
+// the same name. A list flag (resource_hints) takes a list of values or one
+// value, and holds exactly those during the step.
 type Runner struct {
-	Flags map[string]string            `yaml:"flags" json:"flags,omitempty"`
-	Steps map[string]map[string]string `yaml:"steps" json:"steps,omitempty"`
+	Flags map[string]FlagValue            `yaml:"flags" json:"flags,omitempty"`
+	Steps map[string]map[string]FlagValue `yaml:"steps" json:"steps,omitempty"`
+}
+
+// FlagValue is a Beam flag's value in a flow file: one value, or several
+// for a list flag.
+type FlagValue []string
+
+// UnmarshalYAML reads a scalar or a list of scalars.
+func (v *FlagValue) UnmarshalYAML(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		*v = FlagValue{n.Value}
+		return nil
+	case yaml.SequenceNode:
+		vals := make(FlagValue, 0, len(n.Content))
+		for _, e := range n.Content {
+			if e.Kind != yaml.ScalarNode {
+				return fmt.Errorf("line %d: a flag's list holds values, not a %s", e.Line, yamlNodeKind(e))
+			}
+			vals = append(vals, e.Value)
+		}
+		*v = vals
+		return nil
+	}
+	return fmt.Errorf("line %d: a flag's value is a value or a list of values, not a %s", n.Line, yamlNodeKind(n))
+}
+
+func yamlNodeKind(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "mapping"
+	case yaml.SequenceNode:
+		return "list"
+	}
+	return "value"
 }
 
 // Metrics a selection may rank classifiers by; the lower-is-better ones
@@ -228,7 +305,7 @@ var Metrics = map[string]bool{
 }
 
 // StepNames are the names of the flow's steps, in order.
-var StepNames = []string{"sample", "annotate", "label", "balance", "split", "train", "select", "filter"}
+var StepNames = []string{"sample", "annotate", "agreement", "label", "balance", "split", "train", "select", "filter"}
 
 // Load reads and validates the flow file at path.
 func Load(path string) (*Spec, error) {
@@ -273,7 +350,8 @@ var yamlTypes = map[string]string{
 	"flow.Spec": "the flow", "flow.Pool": "pool", "flow.Sample": "sample", "flow.Annotator": "annotate",
 	"flow.Label": "label", "flow.Balance": "balance", "flow.Split": "split", "flow.Classifier": "a classifier",
 	"flow.FastTextOptions": "fasttext options", "flow.StaticOptions": "the classifier's options",
-	"flow.Select": "select", "flow.Filter": "filter", "flow.Runner": "runner",
+	"flow.EncoderOptions": "encoder options",
+	"flow.Select":         "select", "flow.Filter": "filter", "flow.Runner": "runner",
 }
 
 var (
@@ -444,6 +522,17 @@ func (s *Spec) validate() error {
 		}
 		if a.Prices != "" && !exists(a.Prices) {
 			return s.at("annotate.prices", "%s does not exist", a.Prices)
+		}
+		for _, e := range []struct{ key, expr string }{{"annotate.existing_label", a.ExistingLabel}, {"annotate.id", a.ID}} {
+			if e.expr == "" {
+				continue
+			}
+			if _, err := rows.Compile(e.expr); err != nil {
+				return s.at(e.key, "%v", err)
+			}
+		}
+		if a.ID != "" && a.ExistingLabel == "" {
+			return s.at("annotate.id", "the id pairs the annotation with an existing label: give existing_label too")
 		}
 	}
 	if len(s.Classifiers) == 0 {
@@ -628,8 +717,49 @@ func (s *Spec) validateClassifier(i int, names map[string]bool) error {
 		default:
 			return s.at(key+".options.class_weight", "%q: want uniform, balanced or sqrt", o.ClassWeight)
 		}
+	case models.KindEncoder:
+		c.encoder = &EncoderOptions{}
+		if err := decode(c.encoder); err != nil {
+			return err
+		}
+		return s.validateEncoder(key+".options", c.encoder)
 	default:
-		return s.at(key+".kind", "kind %q has no flow options yet; train it with its command and filter with `winnow filter`", c.Kind)
+		return s.at(key+".kind", "kind %q has no flow options; train it with its command and filter with `winnow filter`", c.Kind)
+	}
+	return nil
+}
+
+// validateEncoder checks an encoder classifier's options (at key).
+func (s *Spec) validateEncoder(key string, o *EncoderOptions) error {
+	switch {
+	case o.Base == "":
+		return s.at(key, "give the base encoder (base): a local Hugging Face BERT directory or hf://OWNER/NAME")
+	case !exists(o.Base):
+		return s.at(key+".base", "%s does not exist", o.Base)
+	case o.NumLabels == 1 || o.NumLabels < 0:
+		return s.at(key+".num_labels", "%d: give at least 2 for a classifier, or leave it out for a regressor", o.NumLabels)
+	}
+	if o.Range != nil {
+		switch {
+		case o.NumLabels >= 2:
+			return s.at(key+".range", "a score range applies to a regressor, not a classifier of %d labels", o.NumLabels)
+		case len(o.Range) != 2 || !(o.Range[0] < o.Range[1]) || math.IsInf(o.Range[0], 0) || math.IsInf(o.Range[1], 0):
+			return s.at(key+".range", "%v is not an interval [min, max]", o.Range)
+		}
+	}
+	for _, v := range []struct {
+		name  string
+		value float64
+	}{
+		{"lr", o.LR}, {"weight_decay", o.WeightDecay}, {"batch_size", float64(o.BatchSize)}, {"epochs", float64(o.Epochs)},
+		{"patience", float64(o.Patience)}, {"forward_batch_size", float64(o.ForwardBatchSize)}, {"max_length", float64(o.MaxLength)},
+	} {
+		if v.value < 0 || math.IsNaN(v.value) {
+			return s.at(key+"."+v.name, "%v is negative", v.value)
+		}
+	}
+	if b := o.Backend; b != "" && b != "go" && !strings.HasPrefix(b, "xla:") {
+		return s.at(key+".backend", "%q: want go, xla:cuda or xla:/abs/path/plugin.so", b)
 	}
 	return nil
 }
@@ -638,9 +768,30 @@ func (s *Spec) validateRunner() error {
 	if s.Runner == nil {
 		return nil
 	}
-	for name := range s.Runner.Steps {
+	if err := s.validateFlags("runner.flags", s.Runner.Flags); err != nil {
+		return err
+	}
+	for _, name := range sortedKeys(s.Runner.Steps) {
 		if !slices.Contains(StepNames, name) {
 			return s.at("runner.steps."+name, "unknown step %q (steps: %s)", name, strings.Join(StepNames, ", "))
+		}
+		if err := s.validateFlags("runner.steps."+name, s.Runner.Steps[name]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validateFlags checks that the flags (at key) are Beam's, and that only
+// list flags have several values.
+func (s *Spec) validateFlags(key string, flags map[string]FlagValue) error {
+	for _, name := range sortedKeys(flags) {
+		f := flag.CommandLine.Lookup(strings.TrimLeft(name, "-"))
+		if f == nil {
+			return s.at(key+"."+name, "unknown Beam flag %q", name)
+		}
+		if len(flags[name]) != 1 && !isListFlag(f.Value) {
+			return s.at(key+"."+name, "%s takes one value, not %d", name, len(flags[name]))
 		}
 	}
 	return nil

@@ -1,13 +1,18 @@
 package flow
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/dustin/go-humanize"
 
+	"github.com/winnowlabs/winnow/models"
 	"github.com/winnowlabs/winnow/models/head"
 	"github.com/winnowlabs/winnow/pipelines/annotate"
 	"github.com/winnowlabs/winnow/pipelines/filter"
@@ -71,14 +76,18 @@ func (s *Spec) Plan(ctx context.Context) ([]*Step, error) {
 			ext = append(ext, a.Prices)
 		}
 		in := inputs
-		prev = add(&Step{Name: "annotate", Kind: "annotate", Work: a, External: ext, Needs: needs(), run: runAnnotate(a, in())})
+		prev = add(&Step{Name: "annotate", Kind: "annotate", Work: a.work(), External: ext, Needs: needs(), run: runAnnotate(a, in())})
+		if a.ExistingLabel != "" {
+			w := AgreementWork{Annotation: annotationScore(a), Existing: a.ExistingLabel, ID: cmp.Or(a.ID, ".id")}
+			add(&Step{Name: "agreement", Kind: "agreement", Work: w, Needs: needs(), run: runAgreement(w, prev)})
+		}
 	}
 	if len(s.Classifiers) == 0 {
 		return steps, planErr
 	}
 	label := *s.Label
 	if label.Expression == "" {
-		label.Expression = "." + annotationField(s.Annotate) + ".score"
+		label.Expression = annotationScore(s.Annotate)
 	}
 	prev = add(&Step{Name: "label", Kind: "label", Work: label, External: external(), Needs: needs(), run: runLabel(label, inputs())})
 	if b := s.Balance; b != nil {
@@ -106,6 +115,8 @@ func (s *Spec) Plan(ctx context.Context) ([]*Step, error) {
 					ext = append(ext, p)
 				}
 			}
+		case c.encoder != nil:
+			ext = append(ext, c.encoder.Base)
 		}
 		trained = append(trained, add(&Step{Name: "train-" + c.Name, Kind: "train", Work: c.work(), External: ext,
 			Needs: []*Step{data, split}, run: runTrain(c, data, split)}))
@@ -136,15 +147,47 @@ func annotationField(a *Annotator) string {
 	return strings.TrimSuffix(filepath.Base(a.Prompt), filepath.Ext(a.Prompt))
 }
 
+// annotationScore is the jq expression of the score an annotator writes,
+// e.g. .finemath.score or .["fineweb-edu"].score.
+func annotationScore(a *Annotator) string {
+	f := annotationField(a)
+	if regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`).MatchString(f) {
+		return "." + f + ".score"
+	}
+	return ".[" + strconv.Quote(f) + "].score"
+}
+
 // work is what a classifier's fingerprint records.
 func (c *Classifier) work() any {
 	w := map[string]any{"name": c.Name, "kind": c.Kind}
-	if c.fastText != nil {
+	switch {
+	case c.fastText != nil:
 		w["options"] = c.fastText
-	} else {
+	case c.encoder != nil:
+		w["options"] = c.encoder
+	default:
 		w["options"] = c.static
 	}
 	return w
+}
+
+// loadOptions are how the classifier's model is loaded to evaluate and
+// score with it: an encoder's backend and forward-pass options.
+func (c *Classifier) loadOptions() models.LoadOptions {
+	if e := c.encoder; e != nil {
+		return models.LoadOptions{Backend: e.Backend, BatchSize: e.ForwardBatchSize, MaxLength: e.MaxLength}
+	}
+	return models.LoadOptions{}
+}
+
+// classifier returns the flow's classifier named name.
+func (s *Spec) classifier(name string) *Classifier {
+	for i := range s.Classifiers {
+		if s.Classifiers[i].Name == name {
+			return &s.Classifiers[i]
+		}
+	}
+	return nil
 }
 
 // common are the options of a dataset step writing st.Dir.
@@ -222,6 +265,57 @@ func runAnnotate(a *Annotator, inputs []string) func(context.Context, *runState)
 			return nil, err
 		}
 		return facts, nil
+	}
+}
+
+// work is what the annotate step's fingerprint records: the existing
+// label is the agreement step's, and changing it annotates nothing again.
+func (a *Annotator) work() *Annotator {
+	w := *a
+	w.ExistingLabel, w.ID = "", ""
+	return &w
+}
+
+// AgreementWork is what the agreement step compares: two jq expressions
+// of the annotated rows' labels, the rows paired by ID.
+type AgreementWork struct {
+	// Annotation selects the LLM's label, Existing the rows' own.
+	Annotation string `json:"annotation"`
+	Existing   string `json:"existing"`
+	ID         string `json:"id"`
+}
+
+// AgreementFacts are the agreement between the LLM's labels (set A) and
+// the existing ones (set B) on the annotated rows. Rows without one of the
+// labels count as bad rows of that set and leave it out of the pairs.
+type AgreementFacts struct {
+	AgreementWork
+	*annotate.AgreementReport
+}
+
+// AgreementFile, in the agreement step's folder, holds the agreement
+// report.
+const AgreementFile = "agreement.json"
+
+func runAgreement(w AgreementWork, annotated *Step) func(context.Context, *runState) (any, error) {
+	return func(ctx context.Context, r *runState) (any, error) {
+		if err := os.MkdirAll(r.step.Dir, 0o755); err != nil {
+			return nil, err
+		}
+		in := []string{annotated.Dir}
+		rep, err := annotate.Agreement(ctx, annotate.AgreementOptions{
+			A: in, B: in, KeyExpression: w.ID, LabelExpressionA: w.Annotation, LabelExpressionB: w.Existing,
+			OnBadRow: "skip", Output: filepath.Join(r.step.Dir, AgreementFile), Progress: r.progress, Quiet: r.quiet,
+		})
+		if err != nil {
+			return nil, err
+		}
+		if rep.Submitted {
+			return nil, errSubmitted
+		}
+		r.rows = rep.RowsA
+		fmt.Fprintf(r.out, "  %d rows with both labels: exact agreement %.3f\n", rep.Pairs, rep.Agreement)
+		return &AgreementFacts{AgreementWork: w, AgreementReport: rep}, nil
 	}
 }
 
@@ -305,6 +399,14 @@ func runFastTextData(norm string, split *Step) func(context.Context, *runState) 
 // ModelDir is a train step's model directory.
 func ModelDir(stepDir string) string { return filepath.Join(stepDir, "model") }
 
+// FeaturesDir is where an encoder classifier's training rows' [CLS] states
+// are kept in the experiment directory exp: one folder per classifier,
+// whose shards are reused while the base, the rows and the forward pass
+// are unchanged (so changing only a head option trains the head alone).
+func FeaturesDir(exp, classifier string) string {
+	return filepath.Join(exp, "_features", classifier)
+}
+
 func runTrain(c *Classifier, data, split *Step) func(context.Context, *runState) (any, error) {
 	return func(ctx context.Context, r *runState) (any, error) {
 		dir := ModelDir(r.step.Dir)
@@ -337,17 +439,34 @@ func runTrain(c *Classifier, data, split *Step) func(context.Context, *runState)
 			if o.Static.Head.Patience == 0 {
 				o.Static.Head.Patience = 5
 			}
+		case c.encoder != nil:
+			eo := c.encoder
+			o.Encoder = train.EncoderOptions{
+				Base: eo.Base, Fields: fields, NumLabels: eo.NumLabels, ConstantRate: eo.ConstantRate,
+				Backend: eo.Backend, BatchSize: eo.ForwardBatchSize, MaxLength: eo.MaxLength, Progress: r.progress, Quiet: r.quiet,
+				Head: head.Options{
+					LearningRate: eo.LR, WeightDecay: eo.WeightDecay, BatchSize: eo.BatchSize, MaxEpochs: eo.Epochs,
+					Patience: eo.Patience, Seed: eo.Seed,
+				},
+			}
+			if len(eo.Range) == 2 {
+				o.Encoder.Range = &[2]float64{eo.Range[0], eo.Range[1]}
+			}
+			// The [CLS] states outlive the step's folder: another head on the
+			// same base, rows and forward pass reuses them.
+			o.Encoder.FeaturesDir = FeaturesDir(r.exp, c.Name)
 		}
 		man, err := train.Train(ctx, o)
 		if err != nil {
 			return nil, err
 		}
 		// Every classifier is evaluated on the same rows: the split's.
-		res, err := train.Evaluate(ctx, train.EvalOptions{Datasets: []string{split.Dir}, ModelDir: dir, Fields: fields, Log: r.log})
+		load := c.loadOptions()
+		res, err := train.Evaluate(ctx, train.EvalOptions{Datasets: []string{split.Dir}, ModelDir: dir, Fields: fields, Load: load, Log: r.log})
 		if err != nil {
 			return nil, err
 		}
-		preds, err := predictTest(ctx, dir, split.Dir)
+		preds, err := predictTest(ctx, dir, split.Dir, load)
 		if err != nil {
 			return nil, err
 		}
@@ -448,16 +567,15 @@ func runSelect(sel *Select, trained []*Step) func(context.Context, *runState) (a
 	}
 }
 
-// FilterFacts are the filter's report and the score distribution over
-// the filtered corpus.
+// FilterFacts are the filter's report, whose Scores are the score
+// distribution over the corpus, and the cut.
 type FilterFacts struct {
 	Classifier string         `json:"classifier"`
 	Dir        string         `json:"dir"`
 	Report     *filter.Report `json:"report"`
-	// Scores is the histogram of every row's score; Cut the score from
-	// which rows were kept (keep fraction or threshold runs).
-	Scores *Histogram `json:"scores,omitempty"`
-	Cut    *float64   `json:"cut,omitempty"`
+	// Cut is the score from which rows were kept (keep fraction or
+	// threshold runs).
+	Cut *float64 `json:"cut,omitempty"`
 }
 
 func runFilter(f *Filter, inputs []string, sel *Step, trained []*Step) func(context.Context, *runState) (any, error) {
@@ -466,17 +584,18 @@ func runFilter(f *Filter, inputs []string, sel *Step, trained []*Step) func(cont
 		if err != nil {
 			return nil, err
 		}
+		model := filter.ModelOptions{Path: sf.ModelDir, Name: sf.Classifier}
+		if c := r.spec.classifier(sf.Classifier); c != nil {
+			// An encoder scores with its backend and forward-pass options.
+			lo := c.loadOptions()
+			model.Backend, model.BatchSize, model.MaxLength = lo.Backend, lo.BatchSize, lo.MaxLength
+		}
 		o := filter.FilterOptions{
 			ScoreOptions: filter.ScoreOptions{
-				Common: r.common(r.step, inputs), Model: filter.ModelOptions{Path: sf.ModelDir, Name: sf.Classifier},
-				NoVersionDir: true, Incremental: f.Incremental,
+				Common: r.common(r.step, inputs), Model: model, NoVersionDir: true, Incremental: f.Incremental,
 			},
 			Selection:    scoring.Selection{Threshold: f.Threshold, Expression: f.Expression, Seed: f.Seed},
 			KeepFraction: f.KeepFraction,
-		}
-		if f.KeepFraction == 0 {
-			// The dropped rows keep their scores too, for the report.
-			o.RejectedDir = r.step.Dir + ".rejected"
 		}
 		res, err := filter.Filter(ctx, o)
 		if err != nil {
@@ -487,13 +606,6 @@ func runFilter(f *Filter, inputs []string, sel *Step, trained []*Step) func(cont
 		}
 		r.counts(res.Result)
 		facts := &FilterFacts{Classifier: sf.Classifier, Dir: res.Dir, Report: res.Report}
-		scored := []string{filepath.Join(res.Dir, filter.ScoredDir)}
-		if o.RejectedDir != "" {
-			scored = []string{res.Dir, o.RejectedDir}
-		}
-		if facts.Scores, err = scoreHistogram(ctx, scored, res.Report.Field); err != nil {
-			return nil, err
-		}
 		switch {
 		case res.Report.Cut != nil:
 			c := (res.Report.Cut.Low + res.Report.Cut.High) / 2

@@ -230,7 +230,7 @@ func checkFastTextSplits(inputs []string, files []dataset.File) error {
 	have := map[string]bool{}
 	for _, f := range files {
 		if f.Split == "" {
-			return fmt.Errorf("%s is not in a train/, valid/ or test/ folder: to-fasttext needs a dataset with train/ and test/ splits (valid/ is optional); make one with `winnow reshard --test-split`", f.Path)
+			return fmt.Errorf("%s is not in a train/, valid/ or test/ folder: fastText export needs a dataset with train/ and test/ splits (valid/ is optional); reshard it with a test split", f.Path)
 		}
 		have[f.Split] = true
 	}
@@ -305,11 +305,11 @@ func (f *writeFastTextFn) ProcessElement(ctx context.Context, _ int, results fun
 	if f.Auto > 0 {
 		g, err := storage.ReadFile(ctx, f.Summary)
 		if err != nil {
-			return fmt.Errorf("--auto: %w", err)
+			return fmt.Errorf("automatic label bins: %w", err)
 		}
 		sum, err := summary.Decode(g)
 		if err != nil {
-			return fmt.Errorf("--auto: %w", err)
+			return fmt.Errorf("automatic label bins: %w", err)
 		}
 		if rep.AutoBins, err = ftdata.TrainingBins(sum, f.Auto); err != nil {
 			return err

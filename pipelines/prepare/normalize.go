@@ -75,7 +75,7 @@ func defaultExpressions(text, label string) (string, string) {
 func plannedNormalizer(name, tokenizer string) (normalize.Spec, error) {
 	if tokenizer != "" {
 		if slices.Contains(normalize.Names(), name) && !normalize.NeedsTokenizer(name) {
-			return normalize.Spec{}, fmt.Errorf("the %s normalizer uses no tokenizer; --tokenizer is for tokenizer-based normalizers", name)
+			return normalize.Spec{}, fmt.Errorf("the %s normalizer uses no tokenizer; a tokenizer is for tokenizer-based normalizers", name)
 		}
 		if storage.IsLocal(tokenizer) {
 			abs, err := filepath.Abs(tokenizer)

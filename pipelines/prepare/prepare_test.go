@@ -179,7 +179,7 @@ func TestImportWithoutTestSplitAsksForOne(t *testing.T) {
 	_, err := Import(context.Background(), ImportOptions{
 		Common: mapstep.Common{Inputs: []string{bundled(t)}, Output: t.TempDir(), Quiet: true},
 	})
-	if err == nil || !strings.Contains(err.Error(), "--test-split") {
-		t.Fatalf("err %v, want one asking for --test-split", err)
+	if err == nil || !strings.Contains(err.Error(), "no test split: ask for one") {
+		t.Fatalf("err %v, want one asking for a test split", err)
 	}
 }

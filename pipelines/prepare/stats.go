@@ -63,7 +63,7 @@ func Stats(ctx context.Context, o StatsOptions) (*summary.Summary, runner.Counte
 		}
 	} else {
 		if !runner.IsLocal() {
-			return nil, nil, fmt.Errorf("give --output on a filesystem the workers share when running on %s", runner.Name())
+			return nil, nil, fmt.Errorf("the report's output must be on a filesystem the workers share when running on %s", runner.Name())
 		}
 		dir, err := os.MkdirTemp("", "winnow-stats-")
 		if err != nil {

@@ -58,7 +58,7 @@ func discoverSplits(ctx context.Context, datasets []string) (map[string][]datase
 	by := map[string][]dataset.File{}
 	for _, f := range files {
 		if f.Split == "" {
-			return nil, fmt.Errorf("%s is not in a train/, valid/ or test/ folder: training data must be split (see `winnow import --test-split` or `winnow reshard --test-split`)", f.Path)
+			return nil, fmt.Errorf("%s is not in a train/, valid/ or test/ folder: training data must be split into train/ and test/ folders (import or reshard it with a test split)", f.Path)
 		}
 		by[f.Split] = append(by[f.Split], f)
 	}

@@ -37,6 +37,9 @@ type EvalOptions struct {
 	// metrics of regressors and rankers (ROC AUC, best F1): a label of at
 	// least this value is positive.
 	PositiveFrom *float64
+	// Load tunes how the model is loaded: an encoder's backend, forward
+	// batch size and maximum length (the zero value: the defaults).
+	Load models.LoadOptions
 	// Log receives one-line status messages; it may be nil.
 	Log io.Writer
 }
@@ -175,7 +178,7 @@ func evaluateRows(ctx context.Context, o EvalOptions, man *modeldir.Manifest) ([
 	if len(splits["test"]) == 0 {
 		return nil, fmt.Errorf("no test split in %s", strings.Join(o.Datasets, ", "))
 	}
-	clf, err := models.Load(ctx, o.ModelDir, models.LoadOptions{})
+	clf, err := models.Load(ctx, o.ModelDir, o.Load)
 	if err != nil {
 		return nil, err
 	}

@@ -330,6 +330,6 @@ func (w *lossWatch) stuck() string {
 		return ""
 	}
 	return fmt.Sprintf("the training loss stayed at its starting value (average %.4f, starting %.4f for %d labels): the model did not learn; "+
-		"for a small dataset try more epochs, a higher learning rate or fewer dimensions (e.g. --epoch 25 --learning-rate 0.5 --dimension 32 --min-count 1)",
+		"for a small dataset try more epochs, a higher learning rate or fewer dimensions (e.g. 25 epochs, learning rate 0.5, 32 dimensions, minimum count 1)",
 		w.end, w.start, w.labels)
 }

@@ -192,7 +192,7 @@ func computeFeatures(ctx context.Context, o FeatureOptions) (*shardmap.Manifest,
 		return nil, fmt.Errorf("embed the training data: %w", err)
 	}
 	if res.Submitted {
-		return nil, fmt.Errorf("embed the training data: the job was submitted without waiting; training needs its result (drop --async)")
+		return nil, fmt.Errorf("embed the training data: the job was submitted without waiting; training needs its result, so it must wait for the job")
 	}
 	return res.Manifest, nil
 }

@@ -91,10 +91,10 @@ func trainStatic(ctx context.Context, o Options, dir string) (*modeldir.Manifest
 	case o.Kind == models.KindContrastive:
 		task = head.Ranking
 		if so.Finetune || so.FromScratch {
-			return nil, errors.New("contrastive training ranks pooled embeddings of a base model: --finetune-embeddings and --from-scratch do not apply")
+			return nil, errors.New("contrastive training ranks pooled embeddings of a base model: fine-tuning the embeddings and training from scratch do not apply")
 		}
 		if so.Regression {
-			return nil, errors.New("contrastive training ranks by numeric labels already: --regression does not apply")
+			return nil, errors.New("contrastive training ranks by numeric labels already: a regression head does not apply")
 		}
 	case so.Regression:
 		task = head.Regression
@@ -105,7 +105,7 @@ func trainStatic(ctx context.Context, o Options, dir string) (*modeldir.Manifest
 			return nil, errors.New("training from scratch needs a tokenizer.json and a dimension")
 		}
 		if so.Base != "" {
-			return nil, errors.New("give either a base model or --from-scratch, not both")
+			return nil, errors.New("give either a base model or training from scratch, not both")
 		}
 	} else if so.Base == "" {
 		return nil, errors.New("no base model given (a Model2Vec directory), and not training from scratch")

@@ -38,13 +38,13 @@ func (a LineArgs) Validate() error {
 
 func (a LineArgs) compile() (text, label *rows.Expr, err error) {
 	if a.Auto < 0 {
-		return nil, nil, fmt.Errorf("--auto %d: want a number of bins of at least 1", a.Auto)
+		return nil, nil, fmt.Errorf("automatic label bins %d: want a number of bins of at least 1", a.Auto)
 	}
 	if a.Auto > 0 && a.MultiLabel {
-		return nil, nil, errors.New("--auto bins one numeric label; it cannot be combined with --multi-label")
+		return nil, nil, errors.New("automatic label bins bin one numeric label; they cannot be combined with multiple labels")
 	}
 	if a.MaxLength < 0 {
-		return nil, nil, fmt.Errorf("--max-length %d is negative", a.MaxLength)
+		return nil, nil, fmt.Errorf("maximum length %d is negative", a.MaxLength)
 	}
 	if text, err = rows.Compile(a.TextExpression); err != nil {
 		return nil, nil, fmt.Errorf("text expression: %w", err)
@@ -63,7 +63,7 @@ func NewLineOp(a LineArgs, bins Bins) (rows.Op, error) {
 		return nil, err
 	}
 	if a.Auto > 0 && len(bins) == 0 {
-		return nil, errors.New("--auto needs the bins of the training labels")
+		return nil, errors.New("automatic label bins need the bins of the training labels")
 	}
 	n, err := normalize.FromSpec(a.Normalizer)
 	if err != nil {
@@ -149,7 +149,7 @@ func (o *lineOp) labels(obj map[string]any) ([]string, error) {
 	}
 	f, err := NumericLabel(v)
 	if err != nil {
-		return nil, rows.BadRowf("label %s: %v (--auto needs numbers)", o.label, err)
+		return nil, rows.BadRowf("label %s: %v (automatic label bins need numbers)", o.label, err)
 	}
 	return []string{o.bins.Label(f)}, nil
 }
@@ -164,7 +164,7 @@ func init() {
 		if a.Auto > 0 {
 			sum, err := summary.Decode(global)
 			if err != nil {
-				return nil, fmt.Errorf("--auto: %w", err)
+				return nil, fmt.Errorf("automatic label bins: %w", err)
 			}
 			if bins, err = TrainingBins(sum, a.Auto); err != nil {
 				return nil, err

@@ -93,7 +93,7 @@ func NewPlan(a Args, sum *summary.Summary) (*Plan, error) {
 		}
 	case Reshard:
 		if a.NumFiles <= 0 {
-			return nil, fmt.Errorf("--num-files must be positive")
+			return nil, fmt.Errorf("the number of files must be positive")
 		}
 	default:
 		return nil, fmt.Errorf("unknown reshuffle mode %q", a.Mode)
@@ -157,11 +157,11 @@ func (p *Plan) importSegments(a Args, counts map[string]int64) error {
 		}
 		nTest, err := sampling.Fraction(a.TestSplit, n)
 		if err != nil {
-			return fmt.Errorf("--test-split: %w", err)
+			return fmt.Errorf("test split: %w", err)
 		}
 		nValid, err := sampling.Fraction(a.ValidSplit, n)
 		if err != nil {
-			return fmt.Errorf("--valid-split: %w", err)
+			return fmt.Errorf("valid split: %w", err)
 		}
 		if nTest+nValid > n {
 			return fmt.Errorf("test (%d) and valid (%d) rows exceed the %d rows of train", nTest, nValid, n)
@@ -198,11 +198,11 @@ func (p *Plan) reshardSegments(a Args, counts map[string]int64, pool bool) error
 		g := p.groups["*"]
 		nTest, err := sampling.Fraction(a.TestSplit, total)
 		if err != nil {
-			return fmt.Errorf("--test-split: %w", err)
+			return fmt.Errorf("test split: %w", err)
 		}
 		nValid, err := sampling.Fraction(a.ValidSplit, total)
 		if err != nil {
-			return fmt.Errorf("--valid-split: %w", err)
+			return fmt.Errorf("valid split: %w", err)
 		}
 		if nTest+nValid >= total {
 			return fmt.Errorf("test (%d) and valid (%d) rows leave no train rows of %d", nTest, nValid, total)
@@ -238,7 +238,7 @@ func (p *Plan) reshardSegments(a Args, counts map[string]int64, pool bool) error
 			if s.g.segments[s.seg].split == "train" {
 				nfiles[i] = a.NumFiles - given
 				if nfiles[i] <= 0 {
-					return fmt.Errorf("--num-files %d is too few for the requested splits", a.NumFiles)
+					return fmt.Errorf("%d files are too few for the requested splits", a.NumFiles)
 				}
 			}
 		}
@@ -252,7 +252,7 @@ func (p *Plan) reshardSegments(a Args, counts map[string]int64, pool bool) error
 		}
 		nfiles[big] += a.NumFiles - given
 		if nfiles[big] <= 0 {
-			return fmt.Errorf("--num-files %d is fewer than the %d splits", a.NumFiles, len(segs))
+			return fmt.Errorf("%d files are fewer than the %d splits", a.NumFiles, len(segs))
 		}
 	}
 	digits := len(fmt.Sprint(a.NumFiles - 1))
@@ -294,13 +294,13 @@ func CheckImportSplits(a Args, splits []string) error {
 	}
 	switch {
 	case !has["train"] && (a.TestSplit > 0 || a.ValidSplit > 0):
-		return fmt.Errorf("--test-split and --valid-split carve rows out of a train split, and the input has none")
+		return fmt.Errorf("a test or valid split carves rows out of a train split, and the input has none")
 	case has["test"] && a.TestSplit > 0:
-		return fmt.Errorf("the input already has a test split; drop --test-split")
+		return fmt.Errorf("the input already has a test split; do not ask for another")
 	case has["valid"] && a.ValidSplit > 0:
-		return fmt.Errorf("the input already has a valid split; drop --valid-split")
+		return fmt.Errorf("the input already has a valid split; do not ask for another")
 	case !has["test"] && a.TestSplit == 0:
-		return fmt.Errorf("the input has no test split: give --test-split (a fraction or a row count)")
+		return fmt.Errorf("the input has no test split: ask for one (a fraction or a row count)")
 	}
 	return nil
 }

@@ -33,7 +33,7 @@ func (a TransformArgs) Validate() error {
 func NewTransform(a TransformArgs) (Op, error) {
 	if a.Expression != "" {
 		if a.TextTransform != "" || a.LabelTransform != "" {
-			return nil, fmt.Errorf("--expression replaces the whole row; do not combine it with --text-transform or --label-transform")
+			return nil, fmt.Errorf("a row expression replaces the whole row; do not combine it with a text or label transform")
 		}
 		e, err := Compile(a.Expression)
 		if err != nil {

@@ -109,6 +109,47 @@ type Selector interface {
 	Finish() (keep func(i int64) bool, err error)
 }
 
+// A TaskReporter is an operation that gathers facts about the rows of each
+// task, such as a histogram of the scores it gives them. The engine calls
+// StartTask before a task's rows go through the operations and EndTask
+// once they all did; the rows of the task are those whose Source is input.
+// What EndTask returns for a task that succeeds becomes its Result.Extra,
+// which the completion marker keeps, so a resumed task reports it too. At
+// most one operation of a Work reports.
+type TaskReporter interface {
+	StartTask(input string)
+	EndTask(input string) (json.RawMessage, error)
+}
+
+// startTask starts the task reading input on the operations that report
+// on tasks, and returns what ends it: the report of the task's rows, nil
+// when no operation reports.
+func startTask(ops []rows.Op, input string) func() (json.RawMessage, error) {
+	var reporters []TaskReporter
+	for _, op := range ops {
+		if r, ok := op.(TaskReporter); ok {
+			reporters = append(reporters, r)
+			r.StartTask(input)
+		}
+	}
+	return func() (json.RawMessage, error) {
+		var extra json.RawMessage
+		var err error
+		for _, r := range reporters {
+			b, e := r.EndTask(input)
+			switch {
+			case e != nil && err == nil:
+				err = fmt.Errorf("%s: %w", input, e)
+			case b != nil && extra != nil && err == nil:
+				err = fmt.Errorf("%s: two operations report on the task", input)
+			case b != nil:
+				extra = b
+			}
+		}
+		return extra, err
+	}
+}
+
 // Work is what to do with each task.
 type Work struct {
 	Ops []rows.Op
@@ -272,6 +313,7 @@ func (e *Engine) Run(ctx context.Context, task Task, work Work, policy Policy) (
 	}
 
 	bad := e.badRows(task, policy, errs, &res)
+	endTask := startTask(work.Ops, task.Input)
 	err = e.scan(ctx, task, func(rs []*rows.Row, out []rowOutcome) {
 		process(rs, work.Ops, out)
 	}, func(i int64, line int64, raw []byte, o rowOutcome) error {
@@ -293,8 +335,15 @@ func (e *Engine) Run(ctx context.Context, task Task, work Work, policy Policy) (
 		progress.Global.RowsOut.Add(1)
 		return out.Write(o.out)
 	})
+	extra, endErr := endTask()
 	if err != nil {
 		return res, err
+	}
+	if endErr != nil {
+		return res, endErr
+	}
+	if extra != nil {
+		res.Extra = extra
 	}
 	if err := Commit(ctx, &res, Outputs{Out: out, Rejected: rejected, Errors: errs}); err != nil {
 		return res, err
@@ -320,7 +369,7 @@ func (e *Engine) badRows(task Task, policy Policy, errs *ErrorSink, res *Result)
 		res.BadRows++
 		progress.Global.BadRows.Add(1)
 		if n := e.bad.Add(1); policy.MaxBad > 0 && n > policy.MaxBad {
-			return fmt.Errorf("more than %d bad rows (--max-bad-rows); the last: %s:%d: %v", policy.MaxBad, task.Input, line, reason)
+			return fmt.Errorf("more than %d bad rows (the bad-row limit); the last: %s:%d: %v", policy.MaxBad, task.Input, line, reason)
 		}
 		return errs.Write(line, raw, reason)
 	}

@@ -25,7 +25,7 @@ var fieldName = regexp.MustCompile(`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$`)
 // CheckField validates a --field value such as "metadata.edu".
 func CheckField(field string) error {
 	if !fieldName.MatchString(field) {
-		return fmt.Errorf("--field %q: want dot-separated names of letters, digits, '-' and '_' (e.g. metadata.edu)", field)
+		return fmt.Errorf("score field %q: want dot-separated names of letters, digits, '-' and '_' (e.g. metadata.edu)", field)
 	}
 	return nil
 }
@@ -184,7 +184,7 @@ func setField(raw []byte, field []any, value []byte) ([]byte, error) {
 			break
 		}
 		if k := kind(v); k != "object" {
-			return nil, rows.BadRowf("field %s is a %s, so it cannot hold the scores (choose another --field)", joinPath(field[:depth+1]), k)
+			return nil, rows.BadRowf("field %s is a %s, so it cannot hold the scores (choose another score field)", joinPath(field[:depth+1]), k)
 		}
 		parent = v
 	}

@@ -246,7 +246,7 @@ func (p ScorePath) Read(raw []byte) (float64, error) {
 		return 0, err
 	}
 	if kind(v) != "number" {
-		return 0, rows.BadRowf("no numeric %s in the row (was it scored with this --field?)", joinPath(p))
+		return 0, rows.BadRowf("no numeric %s in the row (was it scored into this field?)", joinPath(p))
 	}
 	score, err := strconv.ParseFloat(v, 64)
 	if err != nil {

@@ -155,6 +155,16 @@ type scoreOp struct {
 	// attrScore and attrInt name the score attributes.
 	attrScore, attrInt []byte
 	pool               sync.Pool // *scratch
+	// tallies holds the score histogram of each task in progress, by its
+	// input (rows.Row.Source).
+	tallies sync.Map // string -> *tally
+}
+
+// tally is one task's score histogram, added to by the batches of its
+// rows on several workers.
+type tally struct {
+	mu sync.Mutex
+	h  *Histogram
 }
 
 // scratch is the reusable memory of one ApplyBatch.
@@ -164,6 +174,8 @@ type scratch struct {
 	idx   []int    // the rows whose text was read
 	text  [][]byte // per row: the unescaped text
 	buf   []byte   // the scores or attribute record being built
+	// scores are the scores of the rows written.
+	scores []float64
 }
 
 // NewScore builds the "score" op, loading its model (once per process).
@@ -211,7 +223,8 @@ func (o *scoreOp) Apply(r *rows.Row) (bool, error) {
 
 // ApplyBatch scores the rows of a shard's batch with one call of the
 // classifier (an encoder runs them in padded batches by token length) and
-// writes each row's scores, in input order.
+// writes each row's scores, in input order; the scores count in the
+// histogram of the task the rows come from (see StartTask).
 func (o *scoreOp) ApplyBatch(rs []*rows.Row, keep []bool, errs []error) {
 	s, ok := o.pool.Get().(*scratch)
 	if !ok {
@@ -238,14 +251,56 @@ func (o *scoreOp) ApplyBatch(rs []*rows.Row, keep []bool, errs []error) {
 		s.preds = append(s.preds, make([]models.Prediction, len(s.texts)-len(s.preds))...)
 	}
 	err := o.clf.Predict(s.texts, s.preds)
+	s.scores = s.scores[:0]
 	for j, i := range s.idx {
 		if err != nil {
 			errs[i] = fmt.Errorf("%s: %w", o.info.Name, err)
 			continue
 		}
 		keep[i], errs[i] = o.write(rs[i], s.texts[j], &s.preds[j], s)
+		if errs[i] == nil {
+			s.scores = append(s.scores, s.preds[j].Score)
+		}
+	}
+	if len(rs) > 0 {
+		o.count(rs[0].Source, s.scores)
 	}
 	clear(s.texts)
+}
+
+// count adds scores to the histogram of the task reading source, if one
+// is in progress (the engine's batches hold one task's rows).
+func (o *scoreOp) count(source string, scores []float64) {
+	v, ok := o.tallies.Load(source)
+	if !ok {
+		return
+	}
+	t := v.(*tally)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, sc := range scores {
+		t.h.Add(sc)
+	}
+}
+
+// StartTask starts the score histogram of the task reading input (see
+// shardmap.TaskReporter).
+func (o *scoreOp) StartTask(input string) {
+	o.tallies.Store(input, &tally{h: NewScoreHistogram(o.info.Scoring)})
+}
+
+// EndTask returns the task's ShardFacts: the histogram of the scores of
+// its rows.
+func (o *scoreOp) EndTask(input string) (json.RawMessage, error) {
+	t, ok := o.tallies.LoadAndDelete(input)
+	if !ok {
+		return nil, nil
+	}
+	b, err := json.Marshal(ShardFacts{Scores: t.(*tally).h})
+	if err != nil {
+		return nil, fmt.Errorf("encode the score histogram: %w", err)
+	}
+	return b, nil
 }
 
 // write puts one row's prediction into it (or replaces it by its

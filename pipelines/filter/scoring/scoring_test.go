@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -468,5 +469,70 @@ func TestCutTied(t *testing.T) {
 	}
 	if c := spread.Cut(0.1); c.Tied() {
 		t.Errorf("spread scores: cut %+v reported as tied", c)
+	}
+}
+
+func TestHistogram(t *testing.T) {
+	h := NewHistogram(0, 1, 4)
+	for _, v := range []float64{0, 0.2, 0.25, 0.5, 0.99, 1, -0.1, 1.5, math.NaN()} {
+		h.Add(v)
+	}
+	if want := []int64{2, 1, 1, 2}; !slices.Equal(h.Counts, want) || h.Below != 1 || h.Above != 2 || h.Total() != 9 {
+		t.Errorf("histogram %+v, want counts %v, 1 below, 2 above", h, want)
+	}
+	o := NewHistogram(0, 1, 4)
+	o.Add(0.7)
+	c := h.Clone()
+	if err := c.Merge(o); err != nil || c.Counts[2] != 2 || h.Counts[2] != 1 || c.Total() != 10 {
+		t.Errorf("merged %+v (from %+v), %v", c, h, err)
+	}
+	if err := c.Merge(NewHistogram(0, 5, 4)); err == nil {
+		t.Error("histograms over other ranges merged")
+	}
+}
+
+// TestScoreReportsEachTasksHistogram scores the rows of two tasks through
+// one op: each task's report counts its own rows' scores.
+func TestScoreReportsEachTasksHistogram(t *testing.T) {
+	ref, c := softmaxModel(t)
+	op := buildOp(t, ScoreKind, ScoreArgs{Model: ref, TextExpression: ".text", Field: "s"}, "")
+	rep := op.(interface {
+		StartTask(string)
+		EndTask(string) (json.RawMessage, error)
+	})
+	texts := map[string][]string{"a.jsonl": {"delicious pizza", "sweet cake", "good morning"}, "b.jsonl": {"pasta"}}
+	for src := range texts {
+		rep.StartTask(src)
+	}
+	for src, ts := range texts {
+		var rs []*rows.Row
+		for i, text := range ts {
+			b, _ := json.Marshal(map[string]string{"text": text})
+			rs = append(rs, rows.New(b, src, int64(i+1)))
+		}
+		// A bad row is not scored, so not counted.
+		rs = append(rs, rows.New([]byte(`{"body":1}`), src, 9))
+		keep, errs := make([]bool, len(rs)), make([]error, len(rs))
+		op.(rows.BatchOp).ApplyBatch(rs, keep, errs)
+	}
+	for src, ts := range texts {
+		b, err := rep.EndTask(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var facts ShardFacts
+		if err := json.Unmarshal(b, &facts); err != nil {
+			t.Fatal(err)
+		}
+		want := NewScoreHistogram(c.Info().Scoring)
+		for _, text := range ts {
+			want.Add(predict(t, c, text).Score)
+		}
+		if !slices.Equal(facts.Scores.Counts, want.Counts) || facts.Scores.Total() != int64(len(ts)) {
+			t.Errorf("%s: histogram %+v, want %+v", src, facts.Scores, want)
+		}
+	}
+	if b, err := rep.EndTask("a.jsonl"); b != nil || err != nil {
+		t.Errorf("an ended task reported again: %s, %v", b, err)
 	}
 }

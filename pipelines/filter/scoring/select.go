@@ -45,7 +45,7 @@ func (s Selection) Validate() error {
 		return fmt.Errorf("threshold %v is not a finite number", *s.Threshold)
 	}
 	if s.Pareto < 0 || math.IsNaN(s.Pareto) || math.IsInf(s.Pareto, 0) {
-		return fmt.Errorf("--pareto %v: the shape must be positive", s.Pareto)
+		return fmt.Errorf("Pareto shape %v: it must be positive", s.Pareto)
 	}
 	if s.Expression != "" {
 		if _, err := rows.Compile(s.Expression); err != nil {
