@@ -5,15 +5,18 @@
 // loopback, in the benchmark's process): a corpus of ≥ 200 MB of JSON in
 // .jsonl.zst shards made by bench/prepare/gencorpus, and a fastText model
 // trained on the bundled FineWeb-Edu sample. The cluster is
-// internal/testutil/cluster's: a prism job server and workers started
-// through Beam's boot program, each in a process of its own (prism gives a
-// job one worker process; it uses every core).
+// internal/testutil/cluster's: a prism job server and, for each job, worker
+// processes started through Beam's boot program behind the cluster's
+// bundle router, which spreads the job's bundles over them.
 //
 //	go test -tags cluster -run '^$' -bench FilterFromGCS -benchtime 1x -timeout 40m ./bench/dist
 //
-// It prints a table of every run; WINNOW_BENCH_MB sets the corpus size
-// (default 240), WINNOW_BENCH_RUNS the runs of each side (default 2,
-// alternating local and cluster).
+// It prints a table of every run (wall and CPU time, cores busy, each
+// worker process's CPU time and bundles, the load average before and
+// after); WINNOW_BENCH_MB sets the corpus size (default 240),
+// WINNOW_BENCH_RUNS the runs of each side (default 2, alternating local
+// and cluster), WINNOW_BENCH_WORKERS the worker processes per job (default
+// 2).
 package dist
 
 import (
@@ -22,6 +25,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -61,7 +65,11 @@ func BenchmarkFilterFromGCS(b *testing.B) {
 		"--epoch", "5", "--learning-rate", "0.5", "--min-count", "1", "--bucket", "200000", "--thread", "2")
 
 	fakecloud.StartGCS(b, bucket)
-	c := cluster.Start(b, winnow, boot)
+	workers := 2
+	if v := os.Getenv("WINNOW_BENCH_WORKERS"); v != "" {
+		workers, _ = strconv.Atoi(v)
+	}
+	c := cluster.Start(b, winnow, boot, cluster.Options{Workers: workers})
 	ctx := context.Background()
 	in := "gs://" + bucket + "/corpus"
 	var stored int64
@@ -94,10 +102,10 @@ func BenchmarkFilterFromGCS(b *testing.B) {
 	if v := os.Getenv("WINNOW_BENCH_RUNS"); v != "" {
 		runs, _ = strconv.Atoi(v)
 	}
-	fmt.Printf("corpus: %d MB of JSON in %d .jsonl.zst shards (%.1f MB in gs://), filter --keep-fraction 0.1, %d runs each, alternating\n",
-		mb, len(files), float64(stored)/(1<<20), runs)
-	fmt.Println("| run | side | wall s | cores busy (winnow) | cores busy (fake GCS, harness) |")
-	fmt.Println("|---|---|---:|---:|---:|")
+	fmt.Printf("corpus: %d MB of JSON in %d .jsonl.zst shards (%.1f MB in gs://), filter --keep-fraction 0.1, %d runs each, alternating; cluster: %d worker processes per job; %d CPUs\n",
+		mb, len(files), float64(stored)/(1<<20), runs, workers, runtime.NumCPU())
+	fmt.Println("| run | side | wall s | worker start s | CPU s (winnow) | cores busy (winnow) | CPU s per worker process | bundles per worker process | CPU s (fake GCS, harness) | load avg before | load avg after |")
+	fmt.Println("|---|---|---:|---:|---:|---:|---|---|---:|---|---|")
 	best := map[string]time.Duration{}
 	for i := 0; i < runs; i++ {
 		for _, side := range []string{"local", "cluster"} {
@@ -107,6 +115,7 @@ func BenchmarkFilterFromGCS(b *testing.B) {
 			if side == "cluster" {
 				sampler = startSampler(c)
 			}
+			loadBefore := loadAverage()
 			self, children := rusage(syscall.RUSAGE_SELF), rusage(syscall.RUSAGE_CHILDREN)
 			start := time.Now()
 			var r cluster.Result
@@ -117,6 +126,7 @@ func BenchmarkFilterFromGCS(b *testing.B) {
 			}
 			wall := time.Since(start)
 			harness := rusage(syscall.RUSAGE_SELF) - self
+			loadAfter := loadAverage()
 			if r.Err != nil {
 				b.Fatalf("%s: %v\n%s%s", side, r.Err, r.Stdout, r.Stderr)
 			}
@@ -124,19 +134,67 @@ func BenchmarkFilterFromGCS(b *testing.B) {
 			// (children of this process, reaped) and the workers they
 			// started (sampled).
 			cpu := rusage(syscall.RUSAGE_CHILDREN) - children
+			perWorker, bundles, startup := "–", "–", "–"
 			if sampler != nil {
-				cpu += sampler.stop()
+				procs := sampler.stop()
+				var each []string
+				for _, t := range procs {
+					cpu += t
+					each = append(each, fmt.Sprintf("%.1f", t.Seconds()))
+				}
+				perWorker = strings.Join(each, " / ")
+				if len(r.Jobs) > 0 { // counted by the router
+					bundles = bundleCounts(r.Jobs)
+					var st time.Duration
+					for _, j := range r.Jobs {
+						st += j.Startup
+					}
+					startup = fmt.Sprintf("%.1f", st.Seconds())
+				}
 			}
 			if best[side] == 0 || wall < best[side] {
 				best[side] = wall
 			}
-			fmt.Printf("| %d | %s | %.2f | %.2f | %.2f |\n", i+1, side, wall.Seconds(), cpu.Seconds()/wall.Seconds(), harness.Seconds()/wall.Seconds())
+			fmt.Printf("| %d | %s | %.2f | %s | %.1f | %.2f | %s | %s | %.1f | %s | %s |\n", i+1, side, wall.Seconds(), startup, cpu.Seconds(),
+				cpu.Seconds()/wall.Seconds(), perWorker, bundles, harness.Seconds(), loadBefore, loadAfter)
 			b.Logf("%s: %s", side, strings.SplitN(r.Stdout, "\n", 2)[0])
 		}
 	}
 	fmt.Printf("best wall s: local %.2f, cluster %.2f; ratio cluster / local %.2f\n",
 		best["local"].Seconds(), best["cluster"].Seconds(), best["cluster"].Seconds()/best["local"].Seconds())
 	b.ReportMetric(best["cluster"].Seconds()/best["local"].Seconds(), "cluster/local")
+}
+
+// bundleCounts sums the bundles each worker process of the jobs completed
+// (the jobs of one command, each with its own processes).
+func bundleCounts(jobs []cluster.JobStats) string {
+	var sum []int
+	for _, j := range jobs {
+		for i, n := range j.Bundles {
+			if i >= len(sum) {
+				sum = append(sum, 0)
+			}
+			sum[i] += n
+		}
+	}
+	each := make([]string, len(sum))
+	for i, n := range sum {
+		each[i] = strconv.Itoa(n)
+	}
+	return strings.Join(each, " / ")
+}
+
+// loadAverage returns the 1, 5 and 15 minute load averages of the machine.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 // rusage returns the user and system time of this process (the fake GCS
@@ -166,20 +224,24 @@ type cpuSampler struct {
 	wg   sync.WaitGroup
 	mu   sync.Mutex
 	last map[int]time.Duration
+	// slot is each process's place among its job's processes (the jobs
+	// of a command run one after another).
+	slot map[int]int
 }
 
 func startSampler(c *cluster.Cluster) *cpuSampler {
-	s := &cpuSampler{done: make(chan struct{}), last: map[int]time.Duration{}}
+	s := &cpuSampler{done: make(chan struct{}), last: map[int]time.Duration{}, slot: map[int]int{}}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		tick := time.NewTicker(100 * time.Millisecond)
 		defer tick.Stop()
 		for {
-			for _, pid := range c.WorkerProcesses() {
-				if t, ok := procCPU(pid); ok {
+			for _, w := range c.WorkerProcesses() {
+				if t, ok := procCPU(w.Pid); ok {
 					s.mu.Lock()
-					s.last[pid] = t
+					s.last[w.Pid] = t
+					s.slot[w.Pid] = w.Index
 					s.mu.Unlock()
 				}
 			}
@@ -193,14 +255,20 @@ func startSampler(c *cluster.Cluster) *cpuSampler {
 	return s
 }
 
-func (s *cpuSampler) stop() time.Duration {
+// stop stops sampling and returns the CPU time of the worker processes,
+// summed over the jobs by their place within their job.
+func (s *cpuSampler) stop() []time.Duration {
 	close(s.done)
 	s.wg.Wait()
-	var total time.Duration
-	for _, t := range s.last {
-		total += t
+	var bySlot []time.Duration
+	for pid, t := range s.last {
+		i := s.slot[pid]
+		for len(bySlot) <= i {
+			bySlot = append(bySlot, 0)
+		}
+		bySlot[i] += t
 	}
-	return total
+	return bySlot
 }
 
 // procCPU returns a process's user+system CPU time from /proc/PID/stat.

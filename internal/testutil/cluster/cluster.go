@@ -14,8 +14,21 @@
 // worker pool service (what boot --worker_pool serves): it starts each
 // worker by running boot, as a container's entrypoint does, in a process
 // group of its own, and stops the whole group when the runner stops the
-// worker. prism gives a job one worker per environment, so a job runs on
-// one worker process; every job gets a fresh one.
+// worker. prism gives a job one worker per environment; the pool runs that
+// worker as several processes (Options.Workers, default 2), sharing
+// nothing but storage, behind a bundle router that presents itself to
+// prism as the one worker, as a distributed runner's worker manager does:
+// one control and one data stream to prism; each bundle goes to one
+// process (the one with the fewest bundles in progress when the bundle is
+// first seen), and its data, progress, split and finalize requests follow
+// it; monitoring short ids are renamed per process; state and logging
+// streams go to prism one for one. prism splits a slow bundle, and the
+// split-off part, a new bundle, goes to the other process, so a multi-shard
+// step's shards spread over the processes as they do over the SDK
+// harnesses of Flink, Spark or Dataflow. A process that dies fails the
+// instructions it holds, and prism then fails the job, as it does when its
+// single worker dies. Every job gets fresh processes; JobStats counts
+// their bundles.
 package cluster
 
 import (
@@ -23,11 +36,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,8 +64,10 @@ type Cluster struct {
 	JobServer string
 	// Pool is the worker pool's address, HOST:PORT.
 	Pool string
-	// Dir holds the workers' directories (worker-*, each with its own tmp/)
-	// and the submitter's (driver/).
+	// Dir holds a directory for each job's workers (job-*, with a
+	// worker-* directory for each process, each with its own tmp/ and
+	// worker.log, and the router's router.log) and the submitter's
+	// (driver-*).
 	Dir string
 
 	pool *workerPool
@@ -77,10 +94,18 @@ func Build(t testing.TB, dir string) (winnow, boot string) {
 	return winnow, boot
 }
 
+// Options configures a Cluster.
+type Options struct {
+	// Workers is the number of worker processes that run each job's
+	// bundles (0 means 2). With more than one, a bundle router stands
+	// between prism and the processes (see the package documentation).
+	Workers int
+}
+
 // Start starts a prism job server and a worker pool whose workers run boot
 // (see Build) in directories under t.TempDir(); both stop at cleanup. It
 // skips the test where the workers' platform (linux/amd64) is not this one.
-func Start(t testing.TB, winnow, boot string) *Cluster {
+func Start(t testing.TB, winnow, boot string, opts Options) *Cluster {
 	t.Helper()
 	if runtime.GOOS != "linux" || runtime.GOARCH != "amd64" {
 		t.Skipf("cluster: workers run linux/amd64, this is %s/%s", runtime.GOOS, runtime.GOARCH)
@@ -101,7 +126,10 @@ func Start(t testing.TB, winnow, boot string) *Cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &workerPool{boot: boot, dir: c.Dir, workers: map[string]*worker{}}
+	if opts.Workers == 0 {
+		opts.Workers = 2
+	}
+	p := &workerPool{boot: boot, dir: c.Dir, procs: opts.Workers, jobs: map[string]*job{}}
 	srv := grpc.NewServer()
 	fnpb.RegisterBeamFnExternalWorkerPoolServer(srv, p)
 	go srv.Serve(l)
@@ -142,6 +170,9 @@ type Result struct {
 	// CPU is the user and system time of the winnow process (with a local
 	// runner, of its workers too).
 	CPU time.Duration
+	// Jobs are the jobs that ran on the cluster's workers meanwhile, in
+	// the order they ended (none with one worker process per job).
+	Jobs []JobStats
 }
 
 // Run runs winnow with args on the cluster, from a working directory and
@@ -187,6 +218,7 @@ func (c *Cluster) run(t testing.TB, timeout time.Duration, args []string) Result
 	defer cancel()
 	var stdout, stderr bytes.Buffer
 	cmd := c.command(ctx, t, args, &stdout, &stderr)
+	jobs := c.pool.jobsEnded()
 	err := cmd.Run()
 	if ctx.Err() != nil {
 		err = fmt.Errorf("winnow %s: no result after %v: %w", strings.Join(args, " "), timeout, ctx.Err())
@@ -197,7 +229,7 @@ func (c *Cluster) run(t testing.TB, timeout time.Duration, args []string) Result
 	if cmd.ProcessState != nil {
 		cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	}
-	return Result{Stdout: stdout.String(), Stderr: stderr.String(), Err: err, CPU: cpu}
+	return Result{Stdout: stdout.String(), Stderr: stderr.String(), Err: err, CPU: cpu, Jobs: c.pool.statsSince(jobs)}
 }
 
 // StartRun starts winnow with args on the cluster without waiting; the
@@ -211,16 +243,46 @@ func (c *Cluster) StartRun(t testing.TB, stdout, stderr *bytes.Buffer, args ...s
 	return cmd
 }
 
-// WorkerProcesses returns the process ids of the live winnow worker
-// processes (the children of the boot programs the pool started).
-func (c *Cluster) WorkerProcesses() []int {
-	c.pool.mu.Lock()
-	defer c.pool.mu.Unlock()
-	var pids []int
-	for _, w := range c.pool.workers {
-		pids = append(pids, children(w.cmd.Process.Pid)...)
+// WorkerProcess is a live winnow worker process.
+type WorkerProcess struct {
+	Pid int
+	// Index is its place (from 0) among its job's processes, in the order
+	// the pool started them: JobStats.Bundles's index.
+	Index int
+}
+
+// WorkerProcesses returns the live winnow worker processes (the children
+// of the boot programs the pool started), in the order the pool started
+// them.
+func (c *Cluster) WorkerProcesses() []WorkerProcess {
+	var out []WorkerProcess
+	for _, j := range c.pool.running() {
+		for i, w := range j.procs {
+			for _, pid := range children(w.cmd.Process.Pid) {
+				out = append(out, WorkerProcess{Pid: pid, Index: i})
+			}
+		}
 	}
-	return pids
+	return out
+}
+
+// BusyWorkerProcess returns the process id of a live winnow worker process
+// that has a bundle in progress (of those, the one that has had a bundle
+// the longest), or false if none has. With one worker process per job the
+// router is absent and the process is taken as busy.
+func (c *Cluster) BusyWorkerProcess() (int, bool) {
+	for _, j := range c.pool.running() {
+		busy := []int{0}
+		if j.router != nil {
+			busy = j.router.busy()
+		}
+		for _, i := range busy {
+			if pids := children(j.procs[i].cmd.Process.Pid); len(pids) > 0 {
+				return pids[0], true
+			}
+		}
+	}
+	return 0, false
 }
 
 // children lists the processes whose parent is pid (Linux's /proc: the
@@ -272,17 +334,29 @@ func (c *Cluster) removeWorkerCopies() {
 
 // workerPool is Beam's EXTERNAL worker pool service (what the boot program
 // serves with --worker_pool): it starts each worker through the boot
-// program, as a container entrypoint would, in a working directory and
-// TMPDIR of its own. Each worker is a process group of its own (boot and
-// the winnow worker it starts), stopped as a whole when the runner stops
-// the worker; boot's own pool kills only boot, leaving the worker running.
+// program, as a container entrypoint would, as procs processes, each in a
+// working directory and TMPDIR of its own, behind a router where procs > 1.
+// Each process is a process group of its own (boot and the winnow worker it
+// starts), stopped as a whole when the runner stops the worker; boot's own
+// pool kills only boot, leaving the worker running.
 type workerPool struct {
 	fnpb.UnimplementedBeamFnExternalWorkerPoolServer
 	boot, dir string
+	procs     int
 
-	mu      sync.Mutex
-	seq     int
-	workers map[string]*worker
+	mu    sync.Mutex
+	seq   int
+	jobs  map[string]*job // by worker id
+	ended []JobStats
+}
+
+// job is what the pool started for one worker of the runner: its
+// processes, and the router before them (nil for one process).
+type job struct {
+	seq       int
+	procs     []*worker
+	router    *router
+	routerLog *os.File
 }
 
 type worker struct {
@@ -293,24 +367,67 @@ type worker struct {
 func (p *workerPool) StartWorker(_ context.Context, req *fnpb.StartWorkerRequest) (*fnpb.StartWorkerResponse, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if _, ok := p.workers[req.GetWorkerId()]; ok {
-		return &fnpb.StartWorkerResponse{Error: fmt.Sprintf("worker %q already exists", req.GetWorkerId())}, nil
+	id := req.GetWorkerId()
+	if _, ok := p.jobs[id]; ok {
+		return &fnpb.StartWorkerResponse{Error: fmt.Sprintf("worker %q already exists", id)}, nil
 	}
 	p.seq++
-	dir := filepath.Join(p.dir, fmt.Sprintf("worker-%03d", p.seq))
-	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o755); err != nil {
+	j := &job{seq: p.seq}
+	dir := filepath.Join(p.dir, fmt.Sprintf("job-%03d", p.seq))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return &fnpb.StartWorkerResponse{Error: err.Error()}, nil
+	}
+	// A single process talks to prism; several talk to the router, each
+	// at an endpoint of its own (artifacts still come from prism).
+	endpoint := func(int) string { return req.GetControlEndpoint().GetUrl() }
+	if p.procs > 1 {
+		log, err := os.Create(filepath.Join(dir, "router.log"))
+		if err != nil {
+			return &fnpb.StartWorkerResponse{Error: err.Error()}, nil
+		}
+		r, err := newRouter(id, req.GetControlEndpoint().GetUrl(), p.procs, log)
+		if err != nil {
+			log.Close()
+			return &fnpb.StartWorkerResponse{Error: err.Error()}, nil
+		}
+		j.router, j.routerLog = r, log
+		endpoint = func(i int) string { return r.procs[i].url }
+	}
+	for i := range p.procs {
+		w, err := startBoot(p.boot, filepath.Join(dir, fmt.Sprintf("worker-%d", i+1)), id, endpoint(i), req.GetArtifactEndpoint().GetUrl())
+		if err != nil {
+			j.stop()
+			return &fnpb.StartWorkerResponse{Error: fmt.Sprintf("worker %s, process %d: %v", id, i+1, err)}, nil
+		}
+		j.procs = append(j.procs, w)
+		if j.router != nil {
+			go func() {
+				<-w.done
+				j.router.died(j.router.procs[i], fmt.Errorf("boot exited: %v", w.cmd.ProcessState))
+			}()
+		}
+	}
+	p.jobs[id] = j
+	return &fnpb.StartWorkerResponse{}, nil
+}
+
+// startBoot starts the boot program for the worker id in dir (made, with
+// dir/tmp as its TMPDIR and dir/worker.log its output), with endpoint as
+// its control, logging and provision endpoint.
+func startBoot(boot, dir, id, endpoint, artifacts string) (*worker, error) {
+	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o755); err != nil {
+		return nil, err
 	}
 	log, err := os.Create(filepath.Join(dir, "worker.log"))
 	if err != nil {
-		return &fnpb.StartWorkerResponse{Error: err.Error()}, nil
+		return nil, err
 	}
-	cmd := exec.Command(p.boot,
-		"--id="+req.GetWorkerId(),
-		"--control_endpoint="+req.GetControlEndpoint().GetUrl(),
-		"--artifact_endpoint="+req.GetArtifactEndpoint().GetUrl(),
-		"--provision_endpoint="+req.GetProvisionEndpoint().GetUrl(),
-		"--logging_endpoint="+req.GetLoggingEndpoint().GetUrl(),
+	cmd := exec.Command(boot,
+		"--id="+id,
+		"--control_endpoint="+endpoint,
+		"--artifact_endpoint="+artifacts,
+		"--provision_endpoint="+endpoint,
+		"--logging_endpoint="+endpoint,
 		"--semi_persist_dir="+dir,
 	)
 	cmd.Dir = dir
@@ -319,7 +436,7 @@ func (p *workerPool) StartWorker(_ context.Context, req *fnpb.StartWorkerRequest
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		log.Close()
-		return &fnpb.StartWorkerResponse{Error: fmt.Sprintf("start boot for worker %s: %v", req.GetWorkerId(), err)}, nil
+		return nil, fmt.Errorf("start boot: %w", err)
 	}
 	w := &worker{cmd: cmd, done: make(chan struct{})}
 	go func() {
@@ -327,19 +444,34 @@ func (p *workerPool) StartWorker(_ context.Context, req *fnpb.StartWorkerRequest
 		log.Close()
 		close(w.done)
 	}()
-	p.workers[req.GetWorkerId()] = w
-	return &fnpb.StartWorkerResponse{}, nil
+	return w, nil
 }
 
 func (p *workerPool) StopWorker(_ context.Context, req *fnpb.StopWorkerRequest) (*fnpb.StopWorkerResponse, error) {
 	p.mu.Lock()
-	w, ok := p.workers[req.GetWorkerId()]
-	delete(p.workers, req.GetWorkerId())
+	j, ok := p.jobs[req.GetWorkerId()]
+	delete(p.jobs, req.GetWorkerId())
 	p.mu.Unlock()
 	if ok {
-		w.stop()
+		j.stop()
+		if j.router != nil {
+			p.mu.Lock()
+			p.ended = append(p.ended, j.router.jobStats())
+			p.mu.Unlock()
+		}
 	}
 	return &fnpb.StopWorkerResponse{}, nil
+}
+
+// stop kills the job's processes and stops its router.
+func (j *job) stop() {
+	for _, w := range j.procs {
+		w.stop()
+	}
+	if j.router != nil {
+		j.router.close()
+		j.routerLog.Close()
+	}
 }
 
 // stop kills the worker's process group and waits for boot to exit.
@@ -348,13 +480,38 @@ func (w *worker) stop() {
 	<-w.done
 }
 
+// running returns the jobs running now, in the order they started.
+func (p *workerPool) running() []*job {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	js := slices.Collect(maps.Values(p.jobs))
+	slices.SortFunc(js, func(a, b *job) int { return a.seq - b.seq })
+	return js
+}
+
+// jobsEnded returns the number of jobs that have ended so far (see
+// statsSince).
+func (p *workerPool) jobsEnded() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.ended)
+}
+
+// statsSince returns the routers' counts of the jobs that ended after the
+// first n.
+func (p *workerPool) statsSince(n int) []JobStats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.ended[n:])
+}
+
 // waitIdle waits until the runner has stopped every worker it started (at
 // most timeout), so that a job's workers are gone when its command returns.
 func (p *workerPool) waitIdle(timeout time.Duration) {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		p.mu.Lock()
-		n := len(p.workers)
+		n := len(p.jobs)
 		p.mu.Unlock()
 		if n == 0 {
 			return
@@ -365,10 +522,10 @@ func (p *workerPool) waitIdle(timeout time.Duration) {
 
 func (p *workerPool) stopAll() {
 	p.mu.Lock()
-	ws := p.workers
-	p.workers = map[string]*worker{}
+	js := p.jobs
+	p.jobs = map[string]*job{}
 	p.mu.Unlock()
-	for _, w := range ws {
-		w.stop()
+	for _, j := range js {
+		j.stop()
 	}
 }

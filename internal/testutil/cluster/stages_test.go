@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -29,25 +30,30 @@ const (
 	// the cluster into dist/STEP, each from its own side's earlier outputs.
 	local, dist = "gs://" + bucket + "/local/", "gs://" + bucket + "/dist/"
 	stepTimeout = 4 * time.Minute
+	// workers is the number of worker processes that run each job.
+	workers = 2
 )
 
 // TestStagesOnACluster runs winnow's stages on a prism job server with
-// workers in processes of their own (see Cluster), on data in a fake GCS,
-// and checks that every output equals the local run's byte for byte.
+// each job's bundles spread over two worker processes of their own (see
+// Cluster), on data in a fake GCS, and checks that every output equals the
+// local run's byte for byte, and that both processes ran bundles of every
+// step (and, in annotate, of one multi-shard stage).
 //
 // Steps: import, reshard, transform, balance, sample, normalize,
 // to-fasttext (with a tokenizer on gs://), train-fasttext (reading its data
 // from gs://), score, filter with --keep-fraction and --rejected-dir,
-// filter with a worker killed in its scoring pass and re-run, annotate
-// (against the fake OpenAI server, the cache on gs://) with a worker
-// killed mid-run and re-run, train-model2vec's frozen mode (its Beam
-// feature step, with a base model on the submitter's disk) and filter
-// --incremental over a corpus that grows between two runs.
+// filter with one of its worker processes killed in its scoring pass and
+// re-run, annotate (against the fake OpenAI server, the cache on gs://)
+// with one of its worker processes killed mid-run and re-run,
+// train-model2vec's frozen mode (its Beam feature step, with a base model
+// on the submitter's disk) and filter --incremental over a corpus that
+// grows between two runs.
 func TestStagesOnACluster(t *testing.T) {
 	bin := t.TempDir()
 	winnow, boot := Build(t, bin)
 	g := fakecloud.StartGCS(t, bucket)
-	c := Start(t, winnow, boot)
+	c := Start(t, winnow, boot, Options{Workers: workers})
 	ctx := context.Background()
 
 	for name, to := range map[string]string{
@@ -68,7 +74,7 @@ func TestStagesOnACluster(t *testing.T) {
 	// step runs one command on both sides; args name paths of the side as
 	// "@STEP" (an earlier step's output) or "@" (this step's output), and
 	// "gs://corpus/raw" as itself.
-	step := func(t *testing.T, name string, args ...string) {
+	step := func(t *testing.T, name string, args ...string) Result {
 		t.Helper()
 		side := func(root string) []string {
 			out := make([]string, len(args))
@@ -92,6 +98,8 @@ func TestStagesOnACluster(t *testing.T) {
 			t.Fatalf("cluster %s: %v\n%s%s", name, r.Err, r.Stdout, r.Stderr)
 		}
 		t.Logf("%s on the cluster:\n%s", name, r.Stdout)
+		everyProcessWorked(t, name, r)
+		return r
 	}
 	same := func(t *testing.T, dir string) {
 		t.Helper()
@@ -174,10 +182,10 @@ func TestStagesOnACluster(t *testing.T) {
 		same(t, "filter-rejected")
 	})
 	t.Run("filter-kill", func(t *testing.T) {
-		// A worker killed while it filters: the job fails, and the re-run
-		// ends as an uninterrupted (local) run, with no temporary object
-		// left. Copies of the training shards make the job long enough to
-		// be caught in its scoring pass.
+		// A worker process killed while it filters: the job fails, and
+		// the re-run ends as an uninterrupted (local) run, with no
+		// temporary object left. Copies of the training shards make the
+		// job long enough to be caught in its scoring pass.
 		const kill = "gs://" + bucket + "/kill/"
 		shards, err := storage.List(ctx, local+"transform/train/*.jsonl.zst")
 		if err != nil || len(shards) == 0 {
@@ -223,16 +231,23 @@ func TestStagesOnACluster(t *testing.T) {
 		noTemporaries(t, g.Server, "kill/filter-big/")
 	})
 	t.Run("annotate", func(t *testing.T) {
-		srv := fakeopenai.New(fakeopenai.Config{})
+		// One shard at a time per worker process, and every answer takes
+		// 150 ms: each of the three shards (16 rows and more, 8 requests
+		// at a time) takes ≥ 0.3 s, long enough for prism to find the
+		// bundle that holds them slow and split it, whatever their order,
+		// and the router sends the split-off shard to the other process.
+		srv := fakeopenai.New(fakeopenai.Config{Latency: 150 * time.Millisecond})
 		defer srv.Close()
 		args := []string{"annotate", "-i", "@sample", "-o", "@", "--cache-dir", "@annotate-cache",
-			"--model", "test-model", "--base-url", srv.URL, "--prompt", "fineweb-edu", "--processor", "json", "--max-concurrency", "8"}
-		step(t, "annotate", args...)
+			"--model", "test-model", "--base-url", srv.URL, "--prompt", "fineweb-edu", "--processor", "json",
+			"--max-concurrency", "8", "--shards-in-flight", "1"}
+		spreadOverProcesses(t, "annotate", step(t, "annotate", args...))
 		same(t, "annotate")
 		received, _ := srv.Counts()
 
-		// A worker killed mid-run: the job fails; the re-run sends only
-		// what the shared cache lacks and ends as an uninterrupted run.
+		// A worker process killed mid-run: the job fails; the re-run sends
+		// only what the shared cache lacks and ends as an uninterrupted
+		// run.
 		const kill = "gs://" + bucket + "/kill/"
 		copyObjects(t, dist+"sample", kill+"sample")
 		srv.ResetEvents()
@@ -328,6 +343,43 @@ func TestStagesOnACluster(t *testing.T) {
 	})
 }
 
+// everyProcessWorked checks that every worker process completed bundles
+// of the command's jobs (each has several stages, and a stage's bundle goes
+// to the process with the fewest in progress, round robin among equals).
+func everyProcessWorked(t *testing.T, name string, r Result) {
+	t.Helper()
+	if len(r.Jobs) == 0 {
+		t.Fatalf("%s: no job ran on the cluster's workers", name)
+	}
+	sum := make([]int, workers)
+	for _, j := range r.Jobs {
+		t.Logf("%s: bundles per worker process %v, by stage %v", name, j.Bundles, j.Stages)
+		for i, n := range j.Bundles {
+			sum[i] += n
+		}
+	}
+	for i, n := range sum {
+		if n == 0 {
+			t.Errorf("%s: worker process %d of %d ran no bundle (%v)", name, i+1, workers, sum)
+		}
+	}
+}
+
+// spreadOverProcesses checks that one stage of the command's jobs ran
+// bundles on every worker process: a multi-shard step's shards were
+// spread over them.
+func spreadOverProcesses(t *testing.T, name string, r Result) {
+	t.Helper()
+	for _, j := range r.Jobs {
+		for _, per := range j.Stages {
+			if !slices.Contains(per, 0) {
+				return
+			}
+		}
+	}
+	t.Errorf("%s: no stage ran bundles on all %d worker processes", name, workers)
+}
+
 // sameObjects checks that the objects under rootA/DIR and rootB/DIR have
 // the same names and contents, paths of one side in the other read as its
 // own. Objects under _base/ (a base model staged for the workers) are not
@@ -419,8 +471,9 @@ func copyObjects(t *testing.T, from, to string) {
 	}
 }
 
-// killWorkerDuring runs winnow with args on the cluster, kills its worker
-// process once reached returns, and checks that the job fails.
+// killWorkerDuring runs winnow with args on the cluster, kills one of its
+// worker processes, one with a bundle in progress, once reached returns,
+// and checks that the job fails.
 func killWorkerDuring(t *testing.T, c *Cluster, reached func(context.Context) error, args ...string) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
@@ -431,15 +484,24 @@ func killWorkerDuring(t *testing.T, c *Cluster, reached func(context.Context) er
 		cmd.Process.Kill()
 		t.Fatalf("the run never reached the kill point: %v\n%s", err, stderr.String())
 	}
-	pids := c.WorkerProcesses()
-	if len(pids) == 0 {
-		cmd.Process.Kill()
-		t.Fatal("no worker process to kill")
-	}
-	for _, pid := range pids {
-		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-			t.Fatal(err)
+	var pid int
+	for ctx.Err() == nil {
+		var ok bool
+		if pid, ok = c.BusyWorkerProcess(); ok {
+			break
 		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if pid == 0 {
+		cmd.Process.Kill()
+		t.Fatal("no worker process with a bundle in progress to kill")
+	}
+	all := c.WorkerProcesses()
+	if len(all) != workers {
+		t.Errorf("worker processes %v; want %d", all, workers)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
@@ -448,7 +510,7 @@ func killWorkerDuring(t *testing.T, c *Cluster, reached func(context.Context) er
 		if err == nil {
 			t.Fatalf("the job succeeded although its worker was killed:\n%s", stdout.String())
 		}
-		t.Logf("killed worker %v; the job failed: %s", pids, lastLine(stderr.String()))
+		t.Logf("killed worker process %d of %v; the job failed: %s", pid, all, lastLine(stderr.String()))
 	case <-time.After(stepTimeout):
 		cmd.Process.Kill()
 		t.Fatal("the job neither failed nor finished after its worker was killed")
