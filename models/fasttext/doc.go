@@ -25,7 +25,10 @@
 // goroutine and predicts without allocating beyond the result. Training
 // threads update the shared matrices without locks, as fastText does
 // (Hogwild); this is a deliberate data race on float32 values, which the
-// race detector reports.
+// race detector reports. With a loss that updates every output row on every
+// example (softmax, one-vs-all), each thread trains a replica of the output
+// matrix and merges its changes into the shared one every few examples, so
+// that threads do not pass the whole matrix between cores on every example.
 //
 // Unsupervised training (skipgram, cbow) is not implemented; such models
 // load, and their word vectors can be read.
