@@ -229,7 +229,11 @@ func (l *Lock) read(ctx context.Context) (LockOwner, bool, error) {
 
 // create writes the lock file: locally only when it does not exist
 // (created is false when another run's appeared first); on object stores
-// unconditionally.
+// unconditionally. Locally the owner is written to a temporary file first
+// and linked into place, so the lock file appears with its owner in it: a
+// run killed while taking the lock leaves no lock of an unknown owner
+// (which would hold until it went stale), only a temporary file that the
+// next run removes.
 func (l *Lock) create(ctx context.Context) (created bool, err error) {
 	b, err := l.encode()
 	if err != nil {
@@ -238,6 +242,25 @@ func (l *Lock) create(ctx context.Context) (created bool, err error) {
 	if !IsLocal(l.path) {
 		return true, writeObject(ctx, l.path, b)
 	}
+	tmp := TempName(l.path)
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		_ = os.Remove(tmp)
+		return false, fmt.Errorf("lock %s: %w", l.dir, err)
+	}
+	defer os.Remove(tmp)
+	err = os.Link(tmp, l.path)
+	if errors.Is(err, fs.ErrExist) {
+		return false, nil
+	}
+	if err != nil {
+		// A file system without hard links: create the file exclusively
+		// and write the owner into it.
+		return l.createInPlace(b)
+	}
+	return true, nil
+}
+
+func (l *Lock) createInPlace(b []byte) (created bool, err error) {
 	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if errors.Is(err, fs.ErrExist) {
 		return false, nil
