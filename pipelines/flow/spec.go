@@ -33,10 +33,12 @@ import (
 	"github.com/winnowlabs/winnow/models/fasttext"
 	"github.com/winnowlabs/winnow/models/head"
 	"github.com/winnowlabs/winnow/pipelines/filter/scoring"
+	"github.com/winnowlabs/winnow/pipelines/runner"
 	"github.com/winnowlabs/winnow/pipelines/train"
 	"github.com/winnowlabs/winnow/transforms/normalize"
 	"github.com/winnowlabs/winnow/transforms/prompts"
 	"github.com/winnowlabs/winnow/transforms/rows"
+	"github.com/winnowlabs/winnow/transforms/storage"
 )
 
 // Spec is a flow file.
@@ -813,4 +815,46 @@ func (o *FastTextOptions) args() (fasttext.Args, error) {
 		return a, errors.New("dim, epoch, word_ngrams and thread must be at least 1 and lr positive")
 	}
 	return a, nil
+}
+
+// checkShared refuses, before anything runs, paths that the workers of a
+// step cannot reach: when a step's Beam flags name a runner whose workers
+// run outside this process (and so may be other machines, as Dataflow's
+// are), the experiment directory, where the step writes, and the corpus
+// it reads must be on storage every machine reaches (gs:// or s3://).
+func (s *Spec) checkShared(steps []*Step) error {
+	checked := map[string]bool{}
+	for _, st := range steps {
+		if checked[st.Kind] {
+			continue
+		}
+		checked[st.Kind] = true
+		restore, err := setFlags(s.Runner, st.Kind)
+		if err != nil {
+			return err
+		}
+		distributed, name := runner.Distributed(), runner.Name()
+		restore()
+		if !distributed {
+			continue
+		}
+		paths := []struct{ key, path string }{{"experiment", s.Experiment}}
+		for i, in := range s.Pool.Inputs {
+			paths = append(paths, struct{ key, path string }{fmt.Sprintf("pool.inputs[%d]", i), in})
+		}
+		if s.Filter != nil {
+			for i, in := range s.Filter.Inputs {
+				paths = append(paths, struct{ key, path string }{fmt.Sprintf("filter.inputs[%d]", i), in})
+			}
+		}
+		for _, p := range paths {
+			switch {
+			case storage.Scheme(p.path) == "memfs":
+				return s.at(p.key, "%s lives in this process's memory, but step %s runs on %s, whose workers run elsewhere: put it on gs:// or s3://", p.path, st.Name, name)
+			case storage.IsLocal(p.path):
+				return s.at(p.key, "%s is on this machine's disk, but step %s runs on %s, whose workers may be other machines: put it on gs:// or s3://", p.path, st.Name, name)
+			}
+		}
+	}
+	return nil
 }
