@@ -127,6 +127,19 @@ func TestDistributedRunnerNeedsSharedPaths(t *testing.T) {
 			}
 		})
 	}
+	// A job server's workers may share this machine's file system: a local
+	// experiment is warned about, not refused.
+	var out strings.Builder
+	exp := t.TempDir()
+	_, err := Run(context.Background(), smallFlow(t, exp, func(src string) string {
+		return src + "runner:\n  steps:\n    filter: {runner: universal, environment_type: EXTERNAL, endpoint: localhost:1}\n"
+	}), Options{DryRun: true, Out: &out})
+	if err != nil {
+		t.Errorf("job server: %v", err)
+	}
+	if w := out.String(); !strings.Contains(w, "warning: "+exp+"/flow.yaml:2: experiment: ") || !strings.Contains(w, "shared file system") {
+		t.Errorf("job server: output %q, want a warning about the local experiment", w)
+	}
 	// On the local runner a local experiment is fine.
 	if _, err := Run(context.Background(), smallFlow(t, t.TempDir(), nil), Options{DryRun: true}); err != nil {
 		t.Errorf("local runner: %v", err)

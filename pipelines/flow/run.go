@@ -93,7 +93,7 @@ func Run(ctx context.Context, s *Spec, o Options) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkShared(steps); err != nil {
+	if err := s.checkShared(steps, o.Out); err != nil {
 		return nil, err
 	}
 	for _, sel := range append(slices.Clone(o.Force), o.Until) {

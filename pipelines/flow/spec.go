@@ -19,6 +19,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -818,12 +819,15 @@ func (o *FastTextOptions) args() (fasttext.Args, error) {
 }
 
 // checkShared refuses, before anything runs, paths that the workers of a
-// step cannot reach: when a step's Beam flags name a runner whose workers
-// run outside this process (and so may be other machines, as Dataflow's
-// are), the experiment directory, where the step writes, and the corpus
-// it reads must be on storage every machine reaches (gs:// or s3://).
-func (s *Spec) checkShared(steps []*Step) error {
+// step cannot reach. When a step's Beam flags name a runner whose workers
+// run outside this process, the experiment directory, where the step
+// writes, and the corpus it reads must be storage they share: memfs:// never
+// is, and a local path is refused where the workers are certainly other
+// machines (Dataflow) and warned about (on warn) elsewhere, since a job
+// server's workers may mount it at the same path.
+func (s *Spec) checkShared(steps []*Step, warn io.Writer) error {
 	checked := map[string]bool{}
+	warned := map[string]bool{}
 	for _, st := range steps {
 		if checked[st.Kind] {
 			continue
@@ -833,7 +837,7 @@ func (s *Spec) checkShared(steps []*Step) error {
 		if err != nil {
 			return err
 		}
-		distributed, name := runner.Distributed(), runner.Name()
+		distributed, remote, name := runner.Distributed(), runner.Remote(), runner.Name()
 		restore()
 		if !distributed {
 			continue
@@ -851,8 +855,11 @@ func (s *Spec) checkShared(steps []*Step) error {
 			switch {
 			case storage.Scheme(p.path) == "memfs":
 				return s.at(p.key, "%s lives in this process's memory, but step %s runs on %s, whose workers run elsewhere: put it on gs:// or s3://", p.path, st.Name, name)
-			case storage.IsLocal(p.path):
-				return s.at(p.key, "%s is on this machine's disk, but step %s runs on %s, whose workers may be other machines: put it on gs:// or s3://", p.path, st.Name, name)
+			case storage.IsLocal(p.path) && remote:
+				return s.at(p.key, "%s is on this machine's disk, but step %s runs on %s, whose workers are other machines: put it on gs:// or s3://", p.path, st.Name, name)
+			case storage.IsLocal(p.path) && !warned[p.key]:
+				warned[p.key] = true
+				fmt.Fprintf(warn, "warning: %v\n", s.at(p.key, "%s is a local path, but step %s runs on %s, whose workers run in other processes: they must see it at the same path (a shared file system); put it on gs:// or s3:// otherwise", p.path, st.Name, name))
 			}
 		}
 	}
