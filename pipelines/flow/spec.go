@@ -826,6 +826,16 @@ func (o *FastTextOptions) args() (fasttext.Args, error) {
 // machines (Dataflow) and warned about (on warn) elsewhere, since a job
 // server's workers may mount it at the same path.
 func (s *Spec) checkShared(steps []*Step, warn io.Writer) error {
+	type keyed struct{ key, path string }
+	paths := []keyed{{"experiment", s.Experiment}}
+	for i, in := range s.Pool.Inputs {
+		paths = append(paths, keyed{fmt.Sprintf("pool.inputs[%d]", i), in})
+	}
+	if s.Filter != nil {
+		for i, in := range s.Filter.Inputs {
+			paths = append(paths, keyed{fmt.Sprintf("filter.inputs[%d]", i), in})
+		}
+	}
 	checked := map[string]bool{}
 	warned := map[string]bool{}
 	for _, st := range steps {
@@ -841,15 +851,6 @@ func (s *Spec) checkShared(steps []*Step, warn io.Writer) error {
 		restore()
 		if !distributed {
 			continue
-		}
-		paths := []struct{ key, path string }{{"experiment", s.Experiment}}
-		for i, in := range s.Pool.Inputs {
-			paths = append(paths, struct{ key, path string }{fmt.Sprintf("pool.inputs[%d]", i), in})
-		}
-		if s.Filter != nil {
-			for i, in := range s.Filter.Inputs {
-				paths = append(paths, struct{ key, path string }{fmt.Sprintf("filter.inputs[%d]", i), in})
-			}
 		}
 		for _, p := range paths {
 			switch {
