@@ -63,7 +63,7 @@ annotate:
 	if got := strings.Join(ran(res), " "); got != "annotate agreement" {
 		t.Fatalf("ran %q", got)
 	}
-	rep, err := BuildReport(s.Experiment)
+	rep, err := BuildReport(context.Background(), s.Experiment)
 	if err != nil {
 		t.Fatal(err)
 	}

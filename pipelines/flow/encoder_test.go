@@ -43,7 +43,7 @@ filter: {keep_fraction: 0.1}
 	if got := strings.Join(ran(res), " "); got != "label split train-bert select filter" {
 		t.Fatalf("ran %q", got)
 	}
-	rep, err := BuildReport(exp)
+	rep, err := BuildReport(context.Background(), exp)
 	if err != nil {
 		t.Fatal(err)
 	}

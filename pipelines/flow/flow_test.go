@@ -187,7 +187,7 @@ func TestOptionChangeRerunsExactlyTheDependentSteps(t *testing.T) {
 	}
 
 	// The report has every section.
-	rep, err := BuildReport(exp)
+	rep, err := BuildReport(context.Background(), exp)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,7 +280,7 @@ annotate:
 	if got := strings.Join(ran(res), " "); got != "annotate" {
 		t.Fatalf("ran %q", got)
 	}
-	rep, err := BuildReport(s.Experiment)
+	rep, err := BuildReport(context.Background(), s.Experiment)
 	if err != nil {
 		t.Fatal(err)
 	}

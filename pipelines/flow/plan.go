@@ -76,7 +76,7 @@ const RecordsDir = "_steps"
 const PlanFile = "flow.json"
 
 func (s *Step) recordPath(exp string) string {
-	return filepath.Join(exp, RecordsDir, filepath.Base(s.Dir)+".json")
+	return storage.Join(exp, RecordsDir, storage.Base(s.Dir)+".json")
 }
 
 // fingerprint computes the step's fingerprint and folder from its needs,
@@ -99,7 +99,7 @@ func (s *Step) fingerprint(ctx context.Context, exp string) error {
 		}
 	}
 	s.Fingerprint = hex.EncodeToString(h.Sum(nil))
-	s.Dir = filepath.Join(exp, s.Name+"-"+s.Fingerprint[:12])
+	s.Dir = storage.Join(exp, s.Name+"-"+s.Fingerprint[:12])
 	return nil
 }
 
@@ -173,8 +173,8 @@ func isShard(p string) bool {
 
 // complete returns the step's record when its folder is complete for its
 // fingerprint.
-func (s *Step) complete(exp string) (*Record, bool) {
-	b, err := os.ReadFile(s.recordPath(exp))
+func (s *Step) complete(ctx context.Context, exp string) (*Record, bool) {
+	b, err := storage.ReadFile(ctx, s.recordPath(exp))
 	if err != nil {
 		return nil, false
 	}
@@ -182,28 +182,19 @@ func (s *Step) complete(exp string) (*Record, bool) {
 	if err := json.Unmarshal(b, &r); err != nil || r.Fingerprint != s.Fingerprint {
 		return nil, false
 	}
-	if _, err := os.Stat(s.Dir); err != nil && s.Kind != "select" {
-		return nil, false
+	if s.Kind != "select" {
+		if ok, err := storage.IsDir(ctx, s.Dir); err != nil || !ok {
+			return nil, false
+		}
 	}
 	return &r, true
 }
 
-// writeRecord writes r atomically.
-func writeRecord(path string, r *Record) error {
-	return writeJSON(path, r)
-}
-
-func writeJSON(path string, v any) error {
+// writeJSON writes v to path (on any filesystem) atomically.
+func writeJSON(ctx context.Context, path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", path, err)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return storage.WriteFile(ctx, path, append(b, '\n'))
 }

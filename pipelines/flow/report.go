@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
-	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"time"
@@ -15,6 +13,7 @@ import (
 	"gonum.org/v1/plot/plotter"
 
 	"github.com/winnowlabs/winnow/models"
+	"github.com/winnowlabs/winnow/transforms/storage"
 )
 
 // Report is report.json: what every step of the experiment's latest flow
@@ -74,27 +73,24 @@ const (
 // WriteReport writes report.json and report.html for the latest flow run
 // in the experiment directory exp and returns report.html's path.
 func WriteReport(ctx context.Context, exp string) (string, error) {
-	rep, err := BuildReport(exp)
+	rep, err := BuildReport(ctx, exp)
 	if err != nil {
 		return "", err
 	}
-	if err := writeJSON(filepath.Join(exp, ReportJSON), rep); err != nil {
+	if err := writeJSON(ctx, storage.Join(exp, ReportJSON), rep); err != nil {
 		return "", err
 	}
 	html, err := rep.HTML()
 	if err != nil {
 		return "", err
 	}
-	path := filepath.Join(exp, ReportHTML)
-	if err := os.WriteFile(path+".tmp", html, 0o644); err != nil {
-		return "", err
-	}
-	return path, os.Rename(path+".tmp", path)
+	path := storage.Join(exp, ReportHTML)
+	return path, storage.WriteFile(ctx, path, html)
 }
 
 // BuildReport gathers the report of exp's latest flow run.
-func BuildReport(exp string) (*Report, error) {
-	b, err := os.ReadFile(filepath.Join(exp, PlanFile))
+func BuildReport(ctx context.Context, exp string) (*Report, error) {
+	b, err := storage.ReadFile(ctx, storage.Join(exp, PlanFile))
 	if err != nil {
 		return nil, fmt.Errorf("%s holds no flow run (no %s): %w", exp, PlanFile, err)
 	}
@@ -110,7 +106,7 @@ func BuildReport(exp string) (*Report, error) {
 	for _, ps := range plan.Steps {
 		st := &Step{Name: ps.Name, Kind: ps.Kind, Fingerprint: ps.Fingerprint, Dir: ps.Dir}
 		sr := StepReport{Name: st.Name, Kind: st.Kind, Dir: st.Dir}
-		rec, ok := st.complete(exp)
+		rec, ok := st.complete(ctx, exp)
 		if ok {
 			sr.Complete, sr.Record = true, rec
 			if rec.Seconds > 0 && rec.Rows > 0 {
@@ -139,7 +135,7 @@ func BuildReport(exp string) (*Report, error) {
 		case "train":
 			var cr ClassifierReport
 			if err = json.Unmarshal(rec.Facts, &cr.TrainFacts); err == nil {
-				err = cr.addCurves(filepath.Join(st.Dir, PredictionsFile))
+				err = cr.addCurves(ctx, storage.Join(st.Dir, PredictionsFile))
 				rep.Classifiers = append(rep.Classifiers, &cr)
 			}
 		case "select":
@@ -156,8 +152,8 @@ func BuildReport(exp string) (*Report, error) {
 
 // addCurves computes the confusion matrix and curves from the test
 // predictions in file.
-func (c *ClassifierReport) addCurves(file string) error {
-	b, err := os.ReadFile(file)
+func (c *ClassifierReport) addCurves(ctx context.Context, file string) error {
+	b, err := storage.ReadFile(ctx, file)
 	if err != nil {
 		return err
 	}

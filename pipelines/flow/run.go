@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/winnowlabs/winnow/pipelines/annotate"
 	"github.com/winnowlabs/winnow/pipelines/mapstep"
+	"github.com/winnowlabs/winnow/transforms/storage"
 )
 
 // Options configure Run.
@@ -93,6 +93,9 @@ func Run(ctx context.Context, s *Spec, o Options) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkShared(steps, o.Out); err != nil {
+		return nil, err
+	}
 	for _, sel := range append(slices.Clone(o.Force), o.Until) {
 		if sel == "" {
 			continue
@@ -117,7 +120,7 @@ func Run(ctx context.Context, s *Spec, o Options) (*Outcome, error) {
 			break
 		}
 		reason := ""
-		_, done := st.complete(exp)
+		_, done := st.complete(ctx, exp)
 		var rerunNeed *Step
 		for _, n := range st.Needs {
 			if _, ok := rerun[n]; ok {
@@ -133,7 +136,7 @@ func Run(ctx context.Context, s *Spec, o Options) (*Outcome, error) {
 		case !done && rerunNeed != nil:
 			reason = fmt.Sprintf("needs %s, which runs", rerunNeed.Name)
 		case !done:
-			reason = whyIncomplete(exp, st)
+			reason = whyIncomplete(ctx, exp, st)
 		case rerunNeed != nil:
 			reason = fmt.Sprintf("needs %s, which reruns", rerunNeed.Name)
 		}
@@ -159,7 +162,7 @@ func Run(ctx context.Context, s *Spec, o Options) (*Outcome, error) {
 	if o.DryRun {
 		return out, nil
 	}
-	if err := writePlan(s, steps); err != nil {
+	if err := writePlan(ctx, s, steps); err != nil {
 		return out, err
 	}
 	rep, err := WriteReport(ctx, exp)
@@ -175,14 +178,14 @@ func isForced(force []string, st *Step) bool {
 }
 
 // whyIncomplete says why a step with no valid record must run.
-func whyIncomplete(exp string, st *Step) string {
-	if _, err := os.Stat(st.recordPath(exp)); err == nil {
+func whyIncomplete(ctx context.Context, exp string, st *Step) string {
+	if ok, _ := storage.Exists(ctx, st.recordPath(exp)); ok {
 		return "its record is for other work"
 	}
-	if _, err := os.Stat(st.Dir); err == nil {
+	if ok, _ := storage.IsDir(ctx, st.Dir); ok {
 		return "unfinished: resumes its committed shards"
 	}
-	others, _ := filepath.Glob(filepath.Join(exp, RecordsDir, st.Name+"-*.json"))
+	others, _ := storage.List(ctx, storage.Join(exp, RecordsDir, st.Name+"-*.json"))
 	if len(others) > 0 {
 		return "its work changed (new fingerprint " + st.Fingerprint[:12] + ")"
 	}
@@ -196,12 +199,14 @@ func runStep(ctx context.Context, s *Spec, st *Step, o Options) error {
 		return err
 	}
 	defer restore()
-	if err := os.MkdirAll(s.Experiment, 0o755); err != nil {
-		return err
+	if storage.IsLocal(s.Experiment) {
+		if err := os.MkdirAll(s.Experiment, 0o755); err != nil {
+			return err
+		}
 	}
 	// A forced step's old record goes first: killed meanwhile, the step
 	// must not look complete.
-	if err := os.Remove(st.recordPath(s.Experiment)); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := storage.RemoveIfExists(ctx, st.recordPath(s.Experiment)); err != nil {
 		return err
 	}
 	if o.stepHook != nil {
@@ -228,15 +233,12 @@ func runStep(ctx context.Context, s *Spec, st *Step, o Options) error {
 		}
 	}
 	if st.Kind == "select" {
-		if err := os.MkdirAll(st.Dir, 0o755); err != nil {
-			return err
-		}
-		if err := writeJSON(filepath.Join(st.Dir, "selection.json"), facts); err != nil {
+		if err := writeJSON(ctx, storage.Join(st.Dir, "selection.json"), facts); err != nil {
 			return err
 		}
 	}
 	fmt.Fprintf(o.Out, "  %-24s done in %s\n", st.Name, time.Duration(wall*float64(time.Second)).Round(time.Millisecond))
-	return writeRecord(st.recordPath(s.Experiment), rec)
+	return writeJSON(ctx, st.recordPath(s.Experiment), rec)
 }
 
 // cpuSeconds is the CPU time this process has used.
@@ -342,17 +344,17 @@ type planRecord struct {
 	} `json:"steps"`
 }
 
-func writePlan(s *Spec, steps []*Step) error {
+func writePlan(ctx context.Context, s *Spec, steps []*Step) error {
 	p := planRecord{Name: s.Name, File: s.file, Spec: s}
 	for _, st := range steps {
 		p.Steps = append(p.Steps, struct{ Name, Kind, Fingerprint, Dir string }{st.Name, st.Kind, st.Fingerprint, st.Dir})
 	}
-	return writeJSON(filepath.Join(s.Experiment, PlanFile), p)
+	return writeJSON(ctx, storage.Join(s.Experiment, PlanFile), p)
 }
 
 // readFacts reads the facts of a completed step.
-func readFacts[T any](exp string, st *Step) (*T, error) {
-	rec, ok := st.complete(exp)
+func readFacts[T any](ctx context.Context, exp string, st *Step) (*T, error) {
+	rec, ok := st.complete(ctx, exp)
 	if !ok {
 		return nil, fmt.Errorf("step %s has not completed", st.Name)
 	}

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -33,10 +34,12 @@ import (
 	"github.com/winnowlabs/winnow/models/fasttext"
 	"github.com/winnowlabs/winnow/models/head"
 	"github.com/winnowlabs/winnow/pipelines/filter/scoring"
+	"github.com/winnowlabs/winnow/pipelines/runner"
 	"github.com/winnowlabs/winnow/pipelines/train"
 	"github.com/winnowlabs/winnow/transforms/normalize"
 	"github.com/winnowlabs/winnow/transforms/prompts"
 	"github.com/winnowlabs/winnow/transforms/rows"
+	"github.com/winnowlabs/winnow/transforms/storage"
 )
 
 // Spec is a flow file.
@@ -813,4 +816,53 @@ func (o *FastTextOptions) args() (fasttext.Args, error) {
 		return a, errors.New("dim, epoch, word_ngrams and thread must be at least 1 and lr positive")
 	}
 	return a, nil
+}
+
+// checkShared refuses, before anything runs, paths that the workers of a
+// step cannot reach. When a step's Beam flags name a runner whose workers
+// run outside this process, the experiment directory, where the step
+// writes, and the corpus it reads must be storage they share: memfs:// never
+// is, and a local path is refused where the workers are certainly other
+// machines (Dataflow) and warned about (on warn) elsewhere, since a job
+// server's workers may mount it at the same path.
+func (s *Spec) checkShared(steps []*Step, warn io.Writer) error {
+	type keyed struct{ key, path string }
+	paths := []keyed{{"experiment", s.Experiment}}
+	for i, in := range s.Pool.Inputs {
+		paths = append(paths, keyed{fmt.Sprintf("pool.inputs[%d]", i), in})
+	}
+	if s.Filter != nil {
+		for i, in := range s.Filter.Inputs {
+			paths = append(paths, keyed{fmt.Sprintf("filter.inputs[%d]", i), in})
+		}
+	}
+	checked := map[string]bool{}
+	warned := map[string]bool{}
+	for _, st := range steps {
+		if checked[st.Kind] {
+			continue
+		}
+		checked[st.Kind] = true
+		restore, err := setFlags(s.Runner, st.Kind)
+		if err != nil {
+			return err
+		}
+		distributed, remote, name := runner.Distributed(), runner.Remote(), runner.Name()
+		restore()
+		if !distributed {
+			continue
+		}
+		for _, p := range paths {
+			switch {
+			case storage.Scheme(p.path) == "memfs":
+				return s.at(p.key, "%s lives in this process's memory, but step %s runs on %s, whose workers run elsewhere: put it on gs:// or s3://", p.path, st.Name, name)
+			case storage.IsLocal(p.path) && remote:
+				return s.at(p.key, "%s is on this machine's disk, but step %s runs on %s, whose workers are other machines: put it on gs:// or s3://", p.path, st.Name, name)
+			case storage.IsLocal(p.path) && !warned[p.key]:
+				warned[p.key] = true
+				fmt.Fprintf(warn, "warning: %v\n", s.at(p.key, "%s is a local path, but step %s runs on %s, whose workers run in other processes: they must see it at the same path (a shared file system); put it on gs:// or s3:// otherwise", p.path, st.Name, name))
+			}
+		}
+	}
+	return nil
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/winnowlabs/winnow/transforms/llm/cost"
 	"github.com/winnowlabs/winnow/transforms/prompts"
 	"github.com/winnowlabs/winnow/transforms/rows"
+	"github.com/winnowlabs/winnow/transforms/storage"
 )
 
 // LabelField is the field holding the label after the label step.
@@ -299,13 +300,15 @@ const AgreementFile = "agreement.json"
 
 func runAgreement(w AgreementWork, annotated *Step) func(context.Context, *runState) (any, error) {
 	return func(ctx context.Context, r *runState) (any, error) {
-		if err := os.MkdirAll(r.step.Dir, 0o755); err != nil {
-			return nil, err
+		if storage.IsLocal(r.step.Dir) {
+			if err := os.MkdirAll(r.step.Dir, 0o755); err != nil {
+				return nil, err
+			}
 		}
 		in := []string{annotated.Dir}
 		rep, err := annotate.Agreement(ctx, annotate.AgreementOptions{
 			A: in, B: in, KeyExpression: w.ID, LabelExpressionA: w.Annotation, LabelExpressionB: w.Existing,
-			OnBadRow: "skip", Output: filepath.Join(r.step.Dir, AgreementFile), Progress: r.progress, Quiet: r.quiet,
+			OnBadRow: "skip", Output: storage.Join(r.step.Dir, AgreementFile), Progress: r.progress, Quiet: r.quiet,
 		})
 		if err != nil {
 			return nil, err
@@ -397,19 +400,31 @@ func runFastTextData(norm string, split *Step) func(context.Context, *runState) 
 }
 
 // ModelDir is a train step's model directory.
-func ModelDir(stepDir string) string { return filepath.Join(stepDir, "model") }
+func ModelDir(stepDir string) string { return storage.Join(stepDir, "model") }
 
 // FeaturesDir is where an encoder classifier's training rows' [CLS] states
 // are kept in the experiment directory exp: one folder per classifier,
 // whose shards are reused while the base, the rows and the forward pass
 // are unchanged (so changing only a head option trains the head alone).
 func FeaturesDir(exp, classifier string) string {
-	return filepath.Join(exp, "_features", classifier)
+	return storage.Join(exp, "_features", classifier)
 }
 
 func runTrain(c *Classifier, data, split *Step) func(context.Context, *runState) (any, error) {
 	return func(ctx context.Context, r *runState) (any, error) {
-		dir := ModelDir(r.step.Dir)
+		// Training writes a local model directory: an experiment on an
+		// object store gets the model trained into a temporary one, which
+		// is evaluated there and then copied into the step's folder.
+		model := ModelDir(r.step.Dir)
+		dir := model
+		if !storage.IsLocal(model) {
+			tmp, err := os.MkdirTemp("", "winnow-flow-train-")
+			if err != nil {
+				return nil, fmt.Errorf("temporary model directory: %w", err)
+			}
+			defer os.RemoveAll(tmp)
+			dir = filepath.Join(tmp, "model")
+		}
 		o := train.Options{Kind: c.Kind, Datasets: []string{data.Dir}, Output: dir, Log: r.log}
 		fields := train.Fields{LabelExpression: "." + LabelField}
 		switch {
@@ -470,10 +485,15 @@ func runTrain(c *Classifier, data, split *Step) func(context.Context, *runState)
 		if err != nil {
 			return nil, err
 		}
-		if err := writeJSON(filepath.Join(r.step.Dir, PredictionsFile), preds); err != nil {
+		if dir != model {
+			if _, err := storage.CopyTree(ctx, dir, model); err != nil {
+				return nil, fmt.Errorf("copy the model into the experiment: %w", err)
+			}
+		}
+		if err := writeJSON(ctx, storage.Join(r.step.Dir, PredictionsFile), preds); err != nil {
 			return nil, err
 		}
-		facts := &TrainFacts{Classifier: c.Name, Kind: c.Kind, ModelDir: dir, Labels: man.Labels}
+		facts := &TrainFacts{Classifier: c.Name, Kind: c.Kind, ModelDir: model, Labels: man.Labels}
 		for _, sr := range res.Splits {
 			if sr.Split == "test" {
 				facts.Test = sr
@@ -534,7 +554,7 @@ func runSelect(sel *Select, trained []*Step) func(context.Context, *runState) (a
 		facts := SelectFacts{Metric: sel.Metric, Values: map[string]float64{}}
 		best := ""
 		for _, t := range trained {
-			tf, err := readFacts[TrainFacts](r.exp, t)
+			tf, err := readFacts[TrainFacts](ctx, r.exp, t)
 			if err != nil {
 				return nil, err
 			}
@@ -580,7 +600,7 @@ type FilterFacts struct {
 
 func runFilter(f *Filter, inputs []string, sel *Step, trained []*Step) func(context.Context, *runState) (any, error) {
 	return func(ctx context.Context, r *runState) (any, error) {
-		sf, err := readFacts[SelectFacts](r.exp, sel)
+		sf, err := readFacts[SelectFacts](ctx, r.exp, sel)
 		if err != nil {
 			return nil, err
 		}

@@ -10,7 +10,6 @@
 package storage
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -193,18 +192,27 @@ func ReadFileIfExists(ctx context.Context, p string) (data []byte, ok bool, err 
 // WriteFile writes data to p atomically: under a temporary name in the same
 // directory, then renamed into place.
 func WriteFile(ctx context.Context, p string, data []byte) error {
+	return commit(ctx, p, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// commit writes p atomically: fill writes the contents under a temporary
+// name in the same directory, which is then renamed into place.
+func commit(ctx context.Context, p string, fill func(io.Writer) error) error {
 	tmp := TempName(p)
 	w, err := Create(ctx, tmp)
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(w, bytes.NewReader(data)); err != nil {
+	if err := fill(w); err != nil {
 		w.Close()
-		_ = Remove(ctx, tmp)
+		_ = Remove(context.WithoutCancel(ctx), tmp)
 		return fmt.Errorf("write %s: %w", tmp, err)
 	}
 	if err := w.Close(); err != nil {
-		_ = Remove(ctx, tmp)
+		_ = Remove(context.WithoutCancel(ctx), tmp)
 		return fmt.Errorf("write %s: %w", tmp, err)
 	}
 	if err := Rename(ctx, tmp, p); err != nil {
@@ -382,6 +390,43 @@ func List(ctx context.Context, glob string) ([]string, error) {
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// CopyTree copies every file below the directory src to the same relative
+// path below dst, on any filesystems, and returns the number copied. Files
+// already at dst are replaced; each appears whole (see WriteFile's commit
+// by rename), but the tree as a whole does not appear at once.
+func CopyTree(ctx context.Context, src, dst string) (int, error) {
+	files, err := ListTree(ctx, src)
+	if err != nil {
+		return 0, err
+	}
+	for i, f := range files {
+		rel, err := Rel(Clean(src), f)
+		if err != nil {
+			return i, err
+		}
+		if err := copyFile(ctx, f, Join(dst, rel)); err != nil {
+			return i, err
+		}
+	}
+	return len(files), nil
+}
+
+// copyFile streams from into to, committed as WriteFile commits.
+func copyFile(ctx context.Context, from, to string) error {
+	r, err := Open(ctx, from)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	if err := commit(ctx, to, func(w io.Writer) error {
+		_, err := io.Copy(w, r)
+		return err
+	}); err != nil {
+		return fmt.Errorf("copy %s to %s: %w", from, to, err)
+	}
+	return nil
 }
 
 // maxTreeDepth bounds ListTree on object stores, whose globs cannot recurse

@@ -39,3 +39,35 @@ func TestExistsWithGlobCharacters(t *testing.T) {
 		})
 	}
 }
+
+// CopyTree copies a tree between filesystems, keeping relative paths and
+// replacing files already there.
+func TestCopyTree(t *testing.T) {
+	ctx := context.Background()
+	fakecloud.StartGCS(t, "copy")
+	src := t.TempDir()
+	files := map[string]string{"manifest.json": "{}", "model.bin": "weights", "tokenizer/vocab.txt": "a\nb\n"}
+	for name, data := range files {
+		if err := storage.WriteFile(ctx, storage.Join(src, name), []byte(data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, dst := range []string{"memfs://copy/model", "gs://copy/model", storage.Join(t.TempDir(), "model")} {
+		if err := storage.WriteFile(ctx, storage.Join(dst, "model.bin"), []byte("old")); err != nil {
+			t.Fatal(err)
+		}
+		n, err := storage.CopyTree(ctx, src, dst)
+		if err != nil || n != len(files) {
+			t.Fatalf("copy to %s: %d files, %v", dst, n, err)
+		}
+		for name, want := range files {
+			got, err := storage.ReadFile(ctx, storage.Join(dst, name))
+			if err != nil || string(got) != want {
+				t.Errorf("%s: %q, %v; want %q", storage.Join(dst, name), got, err, want)
+			}
+		}
+		if got, err := storage.ListTree(ctx, dst); err != nil || len(got) != len(files) {
+			t.Errorf("%s holds %v (%v), want %d files", dst, got, err, len(files))
+		}
+	}
+}
