@@ -12,9 +12,17 @@ import (
 )
 
 // flagValues returns every flag of the process by name.
+// flagValues returns every flag's value but those that the local runner
+// sets once, when it first starts its job server in the process (the
+// endpoint and environment type of the prism it started), which a test run
+// alone sees change.
 func flagValues() map[string]string {
 	m := map[string]string{}
-	flag.CommandLine.VisitAll(func(f *flag.Flag) { m[f.Name] = f.Value.String() })
+	flag.CommandLine.VisitAll(func(f *flag.Flag) {
+		if f.Name != "endpoint" && f.Name != "environment_type" {
+			m[f.Name] = f.Value.String()
+		}
+	})
 	return m
 }
 
