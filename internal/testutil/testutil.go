@@ -2,6 +2,7 @@
 package testutil
 
 import (
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -92,4 +93,17 @@ func SetFlag(t testing.TB, name, value string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { flag.Set(name, old) })
+}
+
+// ReadJSON decodes the JSON file at path into v, failing the test if it
+// cannot.
+func ReadJSON(t testing.TB, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
 }

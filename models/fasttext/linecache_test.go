@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/winnowlabs/winnow/internal/testutil"
 )
 
 // trainingLines returns labelled lines made from the synthetic oracle's
@@ -15,7 +17,7 @@ func trainingLines(t *testing.T) []string {
 	var models []struct {
 		Cases []oracleCase `json:"cases"`
 	}
-	readJSON(t, syntheticPath(t, "synthetic_oracle.json"), &models)
+	testutil.ReadJSON(t, syntheticPath(t, "synthetic_oracle.json"), &models)
 	var lines []string
 	for _, m := range models {
 		for _, c := range m.Cases {

@@ -1,9 +1,7 @@
 package fasttext
 
 import (
-	"encoding/json"
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -14,17 +12,6 @@ type oracleCase struct {
 	Text   string    `json:"text"`
 	Labels []string  `json:"labels"`
 	Probs  []float64 `json:"probs"`
-}
-
-func readJSON(t *testing.T, path string, v any) {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
 }
 
 func checkOracle(t *testing.T, m *Model, c oracleCase) {
@@ -52,7 +39,7 @@ func TestLanguageIDOracle(t *testing.T) {
 		t.Fatal(err)
 	}
 	var cases []oracleCase
-	readJSON(t, oracle, &cases)
+	testutil.ReadJSON(t, oracle, &cases)
 	if len(cases) != 17 {
 		t.Fatalf("oracle has %d cases, want 17", len(cases))
 	}
@@ -76,7 +63,7 @@ func TestSyntheticOracles(t *testing.T) {
 		Dim   int          `json:"dim"`
 		Cases []oracleCase `json:"cases"`
 	}
-	readJSON(t, syntheticPath(t, "synthetic_oracle.json"), &models)
+	testutil.ReadJSON(t, syntheticPath(t, "synthetic_oracle.json"), &models)
 	if len(models) != 4 {
 		t.Fatalf("oracle has %d models, want 4", len(models))
 	}

@@ -3,6 +3,8 @@ package fasttext
 import (
 	"math"
 	"testing"
+
+	"github.com/winnowlabs/winnow/internal/testutil"
 )
 
 // TestVectorOracle checks word, subword and sentence vectors against the
@@ -17,7 +19,7 @@ func TestVectorOracle(t *testing.T) {
 		SubwordVectors  map[string][]float64 `json:"subwordVectors"`
 		SentenceVectors map[string][]float64 `json:"sentenceVectors"`
 	}
-	readJSON(t, syntheticPath(t, "vectors_oracle.json"), &models)
+	testutil.ReadJSON(t, syntheticPath(t, "vectors_oracle.json"), &models)
 	if len(models) != 4 {
 		t.Fatalf("oracle has %d models", len(models))
 	}

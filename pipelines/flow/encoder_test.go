@@ -2,7 +2,6 @@ package flow
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -59,7 +58,7 @@ filter: {keep_fraction: 0.1}
 	var man struct {
 		TrainingArgs map[string]any `json:"training_args"`
 	}
-	readJSONFile(t, filepath.Join(c.ModelDir, "manifest.json"), &man)
+	testutil.ReadJSON(t, filepath.Join(c.ModelDir, "manifest.json"), &man)
 	if man.TrainingArgs["max_length"] != 48.0 || man.TrainingArgs["epochs"] != 2.0 || man.TrainingArgs["batch_size"] != 64.0 {
 		t.Errorf("training args %v", man.TrainingArgs)
 	}
@@ -73,7 +72,7 @@ filter: {keep_fraction: 0.1}
 			} `json:"model"`
 		} `json:"options"`
 	}
-	readJSONFile(t, filepath.Join(rep.Filter.Dir, "_manifest.json"), &fm)
+	testutil.ReadJSON(t, filepath.Join(rep.Filter.Dir, "_manifest.json"), &fm)
 	if fm.Options.Model.Path != c.ModelDir || fm.Options.Model.BatchSize != 16 || fm.Options.Model.MaxLength != 48 {
 		t.Errorf("the filter's model options %+v", fm.Options.Model)
 	}
@@ -119,16 +118,5 @@ filter: {keep_fraction: 0.1}
 		if st, err := os.Stat(f); err != nil || !st.ModTime().Equal(at) {
 			t.Errorf("%s was embedded again", f)
 		}
-	}
-}
-
-func readJSONFile(t *testing.T, path string, v any) {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatalf("%s: %v", path, err)
 	}
 }
