@@ -8,11 +8,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -365,34 +363,8 @@ func TestKilledFlowResumesToTheSameOutput(t *testing.T) {
 	// Kill the flow after 1, 3 and 4 completed steps (mid-split,
 	// mid-training, mid-filter, give or take the machine's speed).
 	for _, after := range []int{1, 3, 5} {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), childFlow+"="+flowFile, childExp+"="+exp)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-		deadline := time.After(3 * time.Minute)
-	wait:
-		for {
-			select {
-			case err := <-exited:
-				if err != nil {
-					t.Fatalf("child: %v\n%s", err, stderr.String())
-				}
-				break wait
-			case <-deadline:
-				t.Fatal("the child did not reach its kill point")
-			case <-time.After(20 * time.Millisecond):
-				if len(started(t, exp)) >= after {
-					_ = cmd.Process.Signal(syscall.SIGKILL)
-					<-exited
-					break wait
-				}
-			}
-		}
+		testutil.KillChildWhen(t, []string{childFlow + "=" + flowFile, childExp + "=" + exp}, 20*time.Millisecond, 3*time.Minute,
+			func() bool { return len(started(t, exp)) >= after })
 	}
 	ks, err := Load(flowFile)
 	if err != nil {

@@ -4,13 +4,12 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/winnowlabs/winnow/internal/testutil"
 	"github.com/winnowlabs/winnow/pipelines/mapstep"
 	"github.com/winnowlabs/winnow/transforms/rows"
 )
@@ -47,38 +46,15 @@ func TestSIGKILLThenRerunEqualsUninterruptedRun(t *testing.T) {
 	}
 	killed := false
 	for attempt := 0; attempt < 5 && !killed; attempt++ {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), "WINNOW_CHILD_TRANSFORM_IN="+in, "WINNOW_CHILD_TRANSFORM_OUT="+out)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-		deadline := time.After(2 * time.Minute)
-	poll:
-		for {
-			select {
-			case err := <-exited:
-				if err != nil {
-					t.Fatalf("child failed: %v\n%s", err, stderr.String())
-				}
-				break poll // finished before it could be killed; try again from scratch
-			case <-deadline:
-				cmd.Process.Kill()
-				t.Fatal("child did not progress")
-			case <-time.After(2 * time.Millisecond):
-				if n := done(); n >= 5+10*attempt && n < 70 {
-					cmd.Process.Signal(syscall.SIGKILL)
-					<-exited
-					killed = true
-					t.Logf("killed after %d of 80 shards", n)
-					break poll
-				}
-			}
-		}
-		if !killed {
+		var n int
+		killed = testutil.KillChildWhen(t, []string{"WINNOW_CHILD_TRANSFORM_IN=" + in, "WINNOW_CHILD_TRANSFORM_OUT=" + out},
+			2*time.Millisecond, 2*time.Minute, func() bool {
+				n = done()
+				return n >= 5+10*attempt && n < 70
+			})
+		if killed {
+			t.Logf("killed after %d of 80 shards", n)
+		} else {
 			os.RemoveAll(out)
 			os.MkdirAll(out, 0o755)
 		}
