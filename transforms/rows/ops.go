@@ -142,6 +142,16 @@ func ChainBatch(rs []*Row, ops []Op, keep []bool, errs []error) {
 	}
 }
 
+// AnyBatch reports whether any of ops is a BatchOp.
+func AnyBatch(ops []Op) bool {
+	for _, op := range ops {
+		if _, ok := op.(BatchOp); ok {
+			return true
+		}
+	}
+	return false
+}
+
 // Chain applies ops in order, stopping at the first that drops the row.
 func Chain(r *Row, ops []Op) (bool, error) {
 	for _, op := range ops {

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/bytedance/sonic"
+	sonicenc "github.com/bytedance/sonic/encoder"
 	"github.com/itchyny/gojq"
 )
 
@@ -95,6 +96,9 @@ var decoder = sonic.Config{UseNumber: true}.Froze()
 // output), without HTML escaping.
 var encoder = sonic.Config{SortMapKeys: true}.Froze()
 
+// encoderOptions are encoder's options, for EncodeInto.
+const encoderOptions = sonicenc.SortMapKeys
+
 // Object returns the decoded object, decoding it on first use. Numbers are
 // json.Number, so integers of any size and the text of floats survive a
 // round trip.
@@ -142,11 +146,37 @@ func (r *Row) Encode() ([]byte, error) {
 	}
 	b, err := encoder.Marshal(r.obj)
 	if err != nil {
-		// jq can make values JSON has no literal for (NaN, infinities);
-		// gojq encodes them as jq does.
-		if b, err = gojq.Marshal(r.obj); err != nil {
-			return nil, BadRowf("encode row: %v", err)
-		}
+		return encodeNonJSON(r.obj)
+	}
+	return b, nil
+}
+
+// EncodeInto is Encode writing a replaced object's text at the end of *buf,
+// which grows as needed, instead of into an allocation of its own; the text
+// of a row that was not replaced is returned as it is, and *buf is left
+// alone. The result stays valid for as long as the memory it points into:
+// a caller recycling *buf must be done with it first.
+func (r *Row) EncodeInto(buf *[]byte) ([]byte, error) {
+	if r.line != nil {
+		return r.line, nil
+	}
+	if r.raw != nil {
+		return r.raw, nil
+	}
+	start := len(*buf)
+	if err := sonicenc.EncodeInto(buf, r.obj, encoderOptions); err != nil {
+		*buf = (*buf)[:start]
+		return encodeNonJSON(r.obj)
+	}
+	return (*buf)[start:len(*buf):len(*buf)], nil
+}
+
+// encodeNonJSON encodes what the JSON encoder refused: jq can make values
+// JSON has no literal for (NaN, infinities), which gojq encodes as jq does.
+func encodeNonJSON(obj map[string]any) ([]byte, error) {
+	b, err := gojq.Marshal(obj)
+	if err != nil {
+		return nil, BadRowf("encode row: %v", err)
 	}
 	return b, nil
 }

@@ -224,6 +224,65 @@ func TestEncodeIsCompactSortedAndExact(t *testing.T) {
 	}
 }
 
+func TestEncodeIntoAppendsWhatEncodeWrites(t *testing.T) {
+	replaced := func(text string) *Row {
+		r := New([]byte(text), "f", 1)
+		obj, err := r.Object()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Set(obj)
+		return r
+	}
+	buf := make([]byte, 0, 8) // too small: appending must grow it
+	var got, want [][]byte
+	for _, text := range []string{`{"b": 2, "a": "x"}`, `{"t": "<&>é", "n": [1.50, 12345678901234567890]}`, `{"z": {}}`} {
+		r := replaced(text)
+		b, err := r.EncodeInto(&buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := r.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, want = append(got, b), append(want, w)
+	}
+	for i := range got { // earlier results survive the buffer's growth
+		if string(got[i]) != string(want[i]) {
+			t.Errorf("row %d: EncodeInto wrote %s, Encode %s", i, got[i], want[i])
+		}
+	}
+	if n := len(want[0]) + len(want[1]) + len(want[2]); len(buf) != n {
+		t.Errorf("buffer holds %d bytes, want the %d of the three rows", len(buf), n)
+	}
+
+	// Rows that were not replaced, or whose line was set, keep their text
+	// and leave the buffer alone; so does the fallback for values without
+	// a JSON literal.
+	before := len(buf)
+	raw := New([]byte(`{"kept": true}`), "f", 2)
+	if b, err := raw.EncodeInto(&buf); err != nil || string(b) != `{"kept": true}` {
+		t.Errorf("unreplaced row: %s %v", b, err)
+	}
+	line := replaced(`{"a": 1}`)
+	line.SetLine([]byte("__label__x text"))
+	if b, err := line.EncodeInto(&buf); err != nil || string(b) != "__label__x text" {
+		t.Errorf("row with a line: %s %v", b, err)
+	}
+	op, _ := NewTransform(TransformArgs{Expression: `{x: nan}`})
+	nan := New([]byte(`{}`), "f", 3)
+	if _, err := op.Apply(nan); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := nan.EncodeInto(&buf); err != nil || string(b) != `{"x":null}` {
+		t.Errorf("nan encoded as %s %v", b, err)
+	}
+	if len(buf) != before {
+		t.Errorf("the buffer grew from %d to %d bytes for rows it does not hold", before, len(buf))
+	}
+}
+
 // batchUpper upper-cases the text of a whole batch at once and counts its
 // calls; rows whose text is "bad" are bad rows.
 type batchUpper struct{ calls, rows int }

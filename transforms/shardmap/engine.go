@@ -231,8 +231,10 @@ type rowOutcome struct {
 
 type batch struct {
 	seq int
-	// arena holds the batch's lines; it is recycled once they are written.
+	// arena holds the batch's lines, encoded the text of the rows whose
+	// objects were replaced; both are recycled once the rows are written.
 	arena   *[]byte
+	encoded *[]byte
 	lines   [][]byte
 	lineNos []int64
 	results []rowOutcome
@@ -314,8 +316,8 @@ func (e *Engine) Run(ctx context.Context, task Task, work Work, policy Policy) (
 
 	bad := e.badRows(task, policy, errs, &res)
 	endTask := startTask(work.Ops, task.Input)
-	err = e.scan(ctx, task, func(rs []*rows.Row, out []rowOutcome) {
-		process(rs, work.Ops, out)
+	err = e.scan(ctx, task, func(rs []*rows.Row, out []rowOutcome, encoded *[]byte) {
+		process(rs, work.Ops, out, encoded)
 	}, func(i int64, line int64, raw []byte, o rowOutcome) error {
 		res.RowsIn++
 		res.BytesIn += int64(len(raw)) + 1
@@ -415,11 +417,12 @@ func (e *Engine) ForEach(ctx context.Context, task Task, policy Policy, fn func(
 }
 
 // batchFunc computes the outcome of every row of a batch: out[i] for rs[i].
-type batchFunc func(rs []*rows.Row, out []rowOutcome)
+// Rows it encodes are appended to *encoded.
+type batchFunc func(rs []*rows.Row, out []rowOutcome, encoded *[]byte)
 
 // perRow makes a batchFunc of a function of one row.
 func perRow(f func(*rows.Row) rowOutcome) batchFunc {
-	return func(rs []*rows.Row, out []rowOutcome) {
+	return func(rs []*rows.Row, out []rowOutcome, _ *[]byte) {
 		for i, r := range rs {
 			out[i] = f(r)
 		}
@@ -427,18 +430,30 @@ func perRow(f func(*rows.Row) rowOutcome) batchFunc {
 }
 
 // process runs the ops on a batch of rows (batch operations on all of them
-// at once) and encodes what is kept.
-func process(rs []*rows.Row, ops []rows.Op, out []rowOutcome) {
+// at once) and encodes what is kept at the end of *encoded.
+func process(rs []*rows.Row, ops []rows.Op, out []rowOutcome, encoded *[]byte) {
+	if !rows.AnyBatch(ops) {
+		// Row by row: each row's decoded object is encoded while it is
+		// still in the cache, and is garbage once it is, so a batch never
+		// holds more than one decoded row per worker.
+		for i, r := range rs {
+			keep, err := rows.Chain(r, ops)
+			out[i] = outcome(r, keep, err, encoded)
+			rs[i] = nil
+		}
+		return
+	}
 	keep := make([]bool, len(rs))
 	errs := make([]error, len(rs))
 	rows.ChainBatch(rs, ops, keep, errs)
 	for i, r := range rs {
-		out[i] = outcome(r, keep[i], errs[i])
+		out[i] = outcome(r, keep[i], errs[i], encoded)
 	}
 }
 
-// outcome encodes what a row's operations left of it.
-func outcome(r *rows.Row, keep bool, err error) rowOutcome {
+// outcome encodes what a row's operations left of it, at the end of
+// *encoded when its object was replaced.
+func outcome(r *rows.Row, keep bool, err error, encoded *[]byte) rowOutcome {
 	if err != nil {
 		return rowOutcome{bad: err}
 	}
@@ -452,7 +467,7 @@ func outcome(r *rows.Row, keep bool, err error) rowOutcome {
 	if err := r.Validate(); err != nil {
 		return rowOutcome{bad: err}
 	}
-	b, err := r.Encode()
+	b, err := r.EncodeInto(encoded)
 	if err != nil {
 		return rowOutcome{bad: err}
 	}
@@ -553,6 +568,7 @@ func (e *Engine) scan(ctx context.Context, task Task, fn batchFunc, sink func(i,
 				index++
 			}
 			releaseArena(b.arena)
+			releaseArena(b.encoded)
 			<-slots
 		}
 	}
@@ -579,7 +595,7 @@ func (e *Engine) read(ctx context.Context, rd *shardio.Reader, source string, fn
 				for i, line := range b.lines {
 					rs[i] = rows.New(line, source, b.lineNos[i])
 				}
-				fn(rs, b.results)
+				fn(rs, b.results, b.encoded)
 				b.fatal = ctx.Err()
 			}
 			done <- b
@@ -595,7 +611,7 @@ func (e *Engine) read(ctx context.Context, rd *shardio.Reader, source string, fn
 		lastBytes = now
 		return nil
 	}
-	b := &batch{arena: getArena()}
+	b := &batch{arena: getArena(), encoded: getArena()}
 	for {
 		if err := ctx.Err(); err != nil {
 			return seq, err
@@ -616,7 +632,7 @@ func (e *Engine) read(ctx context.Context, rd *shardio.Reader, source string, fn
 			if err := submit(b); err != nil {
 				return seq, err
 			}
-			b = &batch{arena: getArena()}
+			b = &batch{arena: getArena(), encoded: getArena()}
 		}
 	}
 	if len(b.lines) > 0 {
@@ -627,8 +643,8 @@ func (e *Engine) read(ctx context.Context, rd *shardio.Reader, source string, fn
 	return seq, nil
 }
 
-// arenas recycles the buffers holding batches' lines, saving the
-// allocation, zeroing and collection of a megabyte per batch.
+// arenas recycles the buffers holding batches' lines and encoded rows,
+// saving the allocation, zeroing and collection of a megabyte per batch.
 var arenas = sync.Pool{New: func() any {
 	b := make([]byte, 0, batchBytes+batchBytes/4)
 	return &b
