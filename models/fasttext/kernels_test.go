@@ -2,6 +2,7 @@ package fasttext
 
 import (
 	"math"
+	"math/big"
 	"math/rand/v2"
 	"testing"
 )
@@ -247,5 +248,20 @@ func TestQuantizedAddRows(t *testing.T) {
 			q.addRows(got, ids)
 			closeSlices(t, "addRows", c.dim, got, want, 0)
 		})
+	}
+}
+
+// TestExpfTable derives expfTab: 2^(i/32), the fifth repeated square root
+// of 2^i, correctly rounded, minus i<<47.
+func TestExpfTable(t *testing.T) {
+	for i := range expfN {
+		v := new(big.Float).SetPrec(256).SetMantExp(big.NewFloat(1).SetPrec(256), i)
+		for range 5 {
+			v.Sqrt(v)
+		}
+		f, _ := v.Float64()
+		if want := math.Float64bits(f) - uint64(i)<<47; expfTab[i] != want {
+			t.Errorf("expfTab[%d] = %#016x, want %#016x", i, expfTab[i], want)
+		}
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -119,7 +118,7 @@ type meta struct {
 }
 
 // etagName is what an ETag must look like to name a blob file.
-var etagName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
+var etagName = compileOnFirstUse(`^[A-Za-z0-9._-]{1,128}$`)
 
 // head asks for a file's metadata as get_hf_file_metadata does: a HEAD that
 // follows relative redirects (a renamed repository) but not absolute ones
@@ -140,7 +139,7 @@ func (c *Client) head(ctx context.Context, info *Info, name string) (meta, error
 		return meta{}, c.answerError(resp, info.Repo, name, false)
 	}
 	m.etag = normalizeETag(firstHeader(resp.Header, "X-Linked-Etag", "ETag"))
-	if !etagName.MatchString(m.etag) {
+	if !etagName().MatchString(m.etag) {
 		return meta{}, fmt.Errorf("%s: the Hub sent no usable ETag (%q), so the file cannot be cached", what, m.etag)
 	}
 	size := resp.Header.Get("X-Linked-Size")

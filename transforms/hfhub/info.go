@@ -71,7 +71,7 @@ func (c *Client) Info(ctx context.Context, repo Repo) (*Info, error) {
 	if err := repo.Validate(); err != nil {
 		return nil, err
 	}
-	if commitID.MatchString(repo.Rev()) {
+	if commitID().MatchString(repo.Rev()) {
 		if files, err := readTree(repo.Dir(c.CacheDir), repo.Rev()); err == nil {
 			return &Info{Repo: repo, Commit: repo.Rev(), Files: files, Listed: "tree"}, nil
 		}
@@ -92,7 +92,7 @@ func (c *Client) Info(ctx context.Context, repo Repo) (*Info, error) {
 	if err := json.NewDecoder(resp.Body).Decode(&ri); err != nil {
 		return nil, fmt.Errorf("%s: read the repository info: %w", what, err)
 	}
-	if !commitID.MatchString(ri.CommitHash) {
+	if !commitID().MatchString(ri.CommitHash) {
 		return nil, fmt.Errorf("%s: the repository info has no commit hash (sha %q): is %s a Hugging Face Hub?", what, ri.CommitHash, c.endpoint())
 	}
 	info := &Info{Repo: repo, Commit: ri.CommitHash, Gated: gating(ri.Gated), Listed: "hub"}
@@ -126,7 +126,7 @@ func gating(g any) string {
 func (c *Client) cachedInfo(repo Repo) (*Info, error) {
 	dir := repo.Dir(c.CacheDir)
 	commit := repo.Rev()
-	if !commitID.MatchString(commit) {
+	if !commitID().MatchString(commit) {
 		b, err := os.ReadFile(filepath.Join(dir, "refs", filepath.FromSlash(commit)))
 		if err != nil {
 			return nil, c.newError(ErrNotCached, repo, "", 0, fmt.Sprintf("%s has no refs/%s (run once without HF_HUB_OFFLINE to fill the cache)", dir, commit))

@@ -37,7 +37,7 @@ func ResolveModel(ctx context.Context, path string, allow []string) (string, *Re
 	}
 	bare := false
 	if !ok {
-		if !bareID.MatchString(path) {
+		if !bareID().MatchString(path) {
 			return path, nil, nil
 		}
 		if _, err := os.Lstat(path); !errors.Is(err, fs.ErrNotExist) {

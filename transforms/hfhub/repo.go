@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/gomlx/go-huggingface/hub"
 )
@@ -55,8 +56,8 @@ func (r Repo) String() string {
 }
 
 var (
-	repoID   = regexp.MustCompile(`^([A-Za-z0-9][\w.-]*/)?[A-Za-z0-9][\w.-]{0,95}$`)
-	commitID = regexp.MustCompile(`^[0-9a-f]{40}$`)
+	repoID   = compileOnFirstUse(`^([A-Za-z0-9][\w.-]*/)?[A-Za-z0-9][\w.-]{0,95}$`)
+	commitID = compileOnFirstUse(`^[0-9a-f]{40}$`)
 )
 
 // Validate checks the id as huggingface_hub's validate_repo_id does.
@@ -64,7 +65,7 @@ func (r Repo) Validate() error {
 	if r.Type != Model && r.Type != Dataset {
 		return fmt.Errorf("repository type %q: want %s or %s", r.Type, Model, Dataset)
 	}
-	if !repoID.MatchString(r.ID) || strings.Contains(r.ID, "--") || strings.Contains(r.ID, "..") || strings.HasSuffix(r.ID, ".git") {
+	if !repoID().MatchString(r.ID) || strings.Contains(r.ID, "--") || strings.Contains(r.ID, "..") || strings.HasSuffix(r.ID, ".git") {
 		return fmt.Errorf("%q is not a Hub repository id: want OWNER/NAME of letters, digits, '-', '_' and '.'", r.ID)
 	}
 	if strings.HasPrefix(r.Revision, "/") || strings.Contains(r.Revision, "..") {
@@ -136,11 +137,11 @@ type Ref struct {
 const Scheme = "hf://"
 
 // specialRef matches revisions that contain a slash.
-var specialRef = regexp.MustCompile(`^refs/(?:convert/[\w.-]+|pr/\d+)`)
+var specialRef = compileOnFirstUse(`^refs/(?:convert/[\w.-]+|pr/\d+)`)
 
 // bareID matches OWNER/NAME with nothing else: a path that may name a Hub
 // repository when no local file has that name.
-var bareID = regexp.MustCompile(`^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]{0,95}$`)
+var bareID = compileOnFirstUse(`^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]{0,95}$`)
 
 // ParseRef parses an hf:// reference; a repository without type prefix is
 // of type def. It reports false, with no error, for anything that does not
@@ -170,7 +171,7 @@ func ParseRef(s string, def hub.RepoType) (Ref, bool, error) {
 		// The revision runs to the next slash, except refs/pr/N and
 		// refs/convert/NAME, which contain slashes.
 		rev += "/" + rest
-		if m := specialRef.FindString(rev); m != "" {
+		if m := specialRef().FindString(rev); m != "" {
 			ref.Revision, rest = m, strings.TrimPrefix(rev[len(m):], "/")
 		} else {
 			ref.Revision, rest, _ = strings.Cut(rev, "/")
@@ -215,4 +216,12 @@ func (r Ref) String() string {
 		s += "/" + r.Path
 	}
 	return s
+}
+
+// compileOnFirstUse defers compiling expr to its first use: the bounded
+// repetitions of the id patterns compile to large programs, and every
+// winnow process, most of which never meet the Hub, would pay for them
+// at start.
+func compileOnFirstUse(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }

@@ -22,17 +22,21 @@ type codec struct {
 // 0x81 decodes to U+0081, as Web browsers do), and use byte 0x1A to stand for
 // U+FFFD, so that text that lost bytes to replacement characters can still be
 // encoded and partially repaired.
-var codecs = []*codec{
-	latin1Codec(),
-	sloppyCodec("sloppy-windows-1252", charmap.Windows1252),
-	sloppyCodec("sloppy-windows-1251", charmap.Windows1251),
-	sloppyCodec("sloppy-windows-1250", charmap.Windows1250),
-	sloppyCodec("sloppy-windows-1253", charmap.Windows1253),
-	sloppyCodec("sloppy-windows-1254", charmap.Windows1254),
-	sloppyCodec("sloppy-windows-1257", charmap.Windows1257),
-	plainCodec("iso-8859-2", charmap.ISO8859_2),
-	plainCodec("macroman", charmap.Macintosh),
-	plainCodec("cp437", charmap.CodePage437),
+var codecs []*codec
+
+func buildCodecs() []*codec {
+	return []*codec{
+		latin1Codec(),
+		sloppyCodec("sloppy-windows-1252", charmap.Windows1252),
+		sloppyCodec("sloppy-windows-1251", charmap.Windows1251),
+		sloppyCodec("sloppy-windows-1250", charmap.Windows1250),
+		sloppyCodec("sloppy-windows-1253", charmap.Windows1253),
+		sloppyCodec("sloppy-windows-1254", charmap.Windows1254),
+		sloppyCodec("sloppy-windows-1257", charmap.Windows1257),
+		plainCodec("iso-8859-2", charmap.ISO8859_2),
+		plainCodec("macroman", charmap.Macintosh),
+		plainCodec("cp437", charmap.CodePage437),
+	}
 }
 
 // codecByName returns one of codecs.
@@ -45,10 +49,7 @@ func codecByName(name string) *codec {
 	panic("plsfix: unknown codec " + name)
 }
 
-var (
-	latin1        = codecByName("latin-1")
-	sloppyWin1252 = codecByName("sloppy-windows-1252")
-)
+var latin1, sloppyWin1252 *codec
 
 func latin1Codec() *codec {
 	c := &codec{name: "latin-1"}

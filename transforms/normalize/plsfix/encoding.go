@@ -302,7 +302,7 @@ var (
 	clueCont, clueContStrict                 = map[rune]bool{}, map[rune]bool{}
 )
 
-func init() {
+func buildClues() {
 	for _, name := range []string{"latin-1", "sloppy-windows-1252", "sloppy-windows-1250", "sloppy-windows-1251", "sloppy-windows-1253", "sloppy-windows-1254", "sloppy-windows-1257"} {
 		c := codecByName(name)
 		for b := 0xc2; b <= 0xdf; b++ {

@@ -18,7 +18,9 @@ var ligatures = map[rune]string{
 
 // widthMap maps halfwidth and fullwidth forms to their standard forms
 // (chardata.WIDTH_MAP): the NFKC form of U+FF01..U+FFEF, and U+3000 to a space.
-var widthMap = func() map[rune]string {
+var widthMap map[rune]string
+
+func buildWidthMap() map[rune]string {
 	m := map[rune]string{0x3000: " "}
 	for r := rune(0xff01); r < 0xfff0; r++ {
 		if alt := norm.NFKC.String(string(r)); alt != string(r) {
@@ -26,7 +28,7 @@ var widthMap = func() map[rune]string {
 		}
 	}
 	return m
-}()
+}
 
 // Flags of the per-character fixes a text may need.
 const (

@@ -2,6 +2,7 @@ package plsfix
 
 import (
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
@@ -45,6 +46,7 @@ func Cut(text string) string {
 // FixText repairs mojibake and other Unicode damage as ftfy.fix_text does
 // with its default configuration. It is safe for concurrent use.
 func FixText(text string) string {
+	tablesOnce.Do(buildTables)
 	if !utf8.ValidString(text) {
 		text = strings.ToValidUTF8(text, "\uFFFD")
 	}
@@ -168,4 +170,16 @@ func applyCharFixes(s string) string {
 		}
 	}
 	return s
+}
+
+// tablesOnce builds the encodings' tables, the UTF-8 clue classes and the
+// width map on first use rather than at start: every winnow process links
+// this package, and few of them repair text.
+var tablesOnce sync.Once
+
+func buildTables() {
+	codecs = buildCodecs()
+	latin1, sloppyWin1252 = codecByName("latin-1"), codecByName("sloppy-windows-1252")
+	widthMap = buildWidthMap()
+	buildClues()
 }
