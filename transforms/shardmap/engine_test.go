@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/winnowlabs/winnow/transforms/rows"
@@ -84,6 +85,62 @@ func TestRunKeepsInputOrderAcrossManyBatchesAndWritesRejected(t *testing.T) {
 	for j, l := range rejected {
 		if want := fmt.Sprintf(`{"i":%d,`, 2*j+1); !strings.HasPrefix(l, want) {
 			t.Fatalf("rejected row %d is %.40s, want prefix %s (as read)", j, l, want)
+		}
+	}
+}
+
+// tagBatches is a batch operation that tags every row with the size of the
+// batch it came in, and records the largest.
+type tagBatches struct {
+	mu      sync.Mutex
+	largest int
+}
+
+func (o *tagBatches) Apply(r *rows.Row) (bool, error) {
+	keep, errs := []bool{false}, []error{nil}
+	o.ApplyBatch([]*rows.Row{r}, keep, errs)
+	return keep[0], errs[0]
+}
+
+func (o *tagBatches) ApplyBatch(rs []*rows.Row, keep []bool, errs []error) {
+	o.mu.Lock()
+	o.largest = max(o.largest, len(rs))
+	o.mu.Unlock()
+	for i, r := range rs {
+		obj, err := r.Object()
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		obj["batch"] = len(rs)
+		r.Set(obj)
+		keep[i] = true
+	}
+}
+
+func TestBatchOperationsTakeWholeBatchesInOrder(t *testing.T) {
+	n := 3*batchRows + 5
+	in := writeInput(t, n, nil)
+	dir := t.TempDir()
+	op := &tagBatches{}
+	task := Task{Input: in, Output: filepath.Join(dir, "out.jsonl")}
+	// evenOnly runs row by row before the batch operation gets the kept rows.
+	if _, err := NewEngine(3).Run(context.Background(), task, Work{Ops: []rows.Op{evenOnly, op}}, Policy{}); err != nil {
+		t.Fatal(err)
+	}
+	if op.largest != batchRows/2 {
+		t.Errorf("the batch operation got batches of up to %d rows, want the %d kept of each batch of %d", op.largest, batchRows/2, batchRows)
+	}
+	kept := readLines(t, task.Output)
+	if len(kept) != (n+1)/2 {
+		t.Fatalf("%d rows written, want %d", len(kept), (n+1)/2)
+	}
+	for j, l := range kept {
+		if want := fmt.Sprintf(`{"batch":%d,"even":true,"i":%d,`, op.largest, 2*j); j < op.largest && !strings.HasPrefix(l, want) {
+			t.Fatalf("row %d is %.50s, want prefix %s", j, l, want)
+		}
+		if want := fmt.Sprintf(`"i":%d,`, 2*j); !strings.Contains(l, want) {
+			t.Fatalf("row %d is %.50s, want %s", j, l, want)
 		}
 	}
 }
