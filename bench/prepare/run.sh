@@ -42,6 +42,9 @@ measure() { # name command...
   local name=$1; shift
   local log=$work/time.log
   rm -rf "$work/out"
+  # Each run starts with the previous run's output written back, so that
+  # its writeback does not take CPU from this one.
+  sync
   /usr/bin/time -v "$@" >/dev/null 2>"$log"
   local wall user sys rss
   wall=$(grep "Elapsed (wall clock)" "$log" | awk '{print $NF}' | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }')
@@ -72,5 +75,10 @@ awk -v bytes="$in_bytes" '
       printf "%-28s %10.2f %10.2f %12.2f %10.1f %12.0f\n", name[k], w, best[k], cpu[k]/wall[k], bytes/1e6/w, rss[k]/1024 }
     printf "\nwall-time ratio beam/plain (mean): %.3f\n", (wall["beam"]/n["beam"])/(wall["plain"]/n["plain"])
   }' "$results"
+# Runs alternate plain, beam: the ratio within each pair, whose runs are
+# seconds apart, is less exposed to the machine's drift than the means.
+awk '$1 == "plain" { p = $2 } $1 == "beam" { printf "%.4f\n", $2 / p }' "$results" | sort -n |
+  awk '{ r[NR] = $1 } END { printf "wall-time ratio beam/plain per pair: median %.3f, range %.3f-%.3f\n",
+    (NR % 2) ? r[(NR+1)/2] : (r[NR/2] + r[NR/2+1]) / 2, r[1], r[NR] }'
 echo
 bench/machine.sh

@@ -179,6 +179,11 @@ type Engine struct {
 	// compresses on goroutines of its own, and more tasks than cores only
 	// multiply the codecs' buffers and evict one another's from the caches.
 	shards chan struct{}
+	// batches bounds the batches read and not yet written, over all the
+	// tasks in flight: enough to keep every worker busy, and no more, for
+	// each holds a megabyte or two the process would otherwise have to
+	// touch afresh.
+	batches chan struct{}
 }
 
 var (
@@ -203,7 +208,8 @@ func NewEngine(workers int) *Engine {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	e := &Engine{workers: workers, jobs: make(chan func()), shards: make(chan struct{}, workers)}
+	e := &Engine{workers: workers, jobs: make(chan func()), shards: make(chan struct{}, workers),
+		batches: make(chan struct{}, 2*workers+2)}
 	for i := 0; i < workers; i++ {
 		go func() {
 			for job := range e.jobs {
@@ -512,43 +518,48 @@ func (e *Engine) scan(ctx context.Context, task Task, fn batchFunc, sink func(i,
 		return err
 	}
 
-	// Batches in flight are bounded; the done channel can hold all of them,
-	// so workers never block on a consumer that stopped early.
-	inflight := 2*e.workers + 2
-	slots := make(chan struct{}, inflight)
-	done := make(chan *batch, inflight)
+	// The done channel can hold every batch that may be in flight, so
+	// workers never block on a consumer that stopped early.
+	done := make(chan *batch, cap(e.batches))
 	type readResult struct {
 		batches int
 		err     error
 	}
 	readDone := make(chan readResult, 1)
 	go func() {
-		n, err := e.read(ctx, rd, task.Input, fn, slots, done)
+		n, err := e.read(ctx, rd, task.Input, fn, done)
 		readDone <- readResult{n, err}
 	}()
+	// released counts the batches whose place among those in flight was
+	// given back; total is how many the reader submitted, once known.
+	released, total := 0, -1
 	// On every return the reader goroutine is stopped and waited for before
 	// the reader is closed: a closed reader's decompressor goes back to a
 	// pool, and another shard must not share it with a goroutine still
-	// reading.
+	// reading. The places of batches submitted and not written are given
+	// back: the engine outlives a failed task.
 	defer func() {
 		cancel()
 		if readDone != nil {
-			<-readDone
+			total = (<-readDone).batches
 		}
 		rd.Close()
+		for ; released < total; released++ {
+			<-e.batches
+		}
 	}()
 
 	pending := map[int]*batch{}
-	next, total := 0, -1
+	next := 0
 	var index int64
 	for total < 0 || next < total {
 		select {
 		case r := <-readDone:
 			readDone = nil // received: nothing to wait for on return
+			total = r.batches
 			if r.err != nil {
 				return r.err
 			}
-			total = r.batches
 			continue
 		case <-ctx.Done():
 			return ctx.Err()
@@ -569,25 +580,26 @@ func (e *Engine) scan(ctx context.Context, task Task, fn batchFunc, sink func(i,
 			}
 			releaseArena(b.arena)
 			releaseArena(b.encoded)
-			<-slots
+			<-e.batches
+			released++
 		}
 	}
 	return nil
 }
 
-// read splits the input into batches and submits them to the pool; it
-// returns how many batches it submitted.
-func (e *Engine) read(ctx context.Context, rd *shardio.Reader, source string, fn batchFunc, slots chan struct{}, done chan *batch) (int, error) {
+// read splits the input into batches and submits them to the pool, each
+// once it has a place among the engine's batches in flight; it returns how
+// many batches it submitted.
+func (e *Engine) read(ctx context.Context, rd *shardio.Reader, source string, fn batchFunc, done chan *batch) (int, error) {
 	seq := 0
 	var lastBytes int64
 	submit := func(b *batch) error {
 		select {
-		case slots <- struct{}{}:
+		case e.batches <- struct{}{}:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 		b.seq = seq
-		seq++
 		job := func() {
 			b.results = make([]rowOutcome, len(b.lines))
 			if b.fatal = ctx.Err(); b.fatal == nil {
@@ -602,7 +614,9 @@ func (e *Engine) read(ctx context.Context, rd *shardio.Reader, source string, fn
 		}
 		select {
 		case e.jobs <- job:
+			seq++
 		case <-ctx.Done():
+			<-e.batches
 			return ctx.Err()
 		}
 		now := rd.BytesRead()

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/winnowlabs/winnow/transforms/rows"
 	"github.com/winnowlabs/winnow/transforms/shardio"
@@ -142,6 +143,49 @@ func TestBatchOperationsTakeWholeBatchesInOrder(t *testing.T) {
 		if want := fmt.Sprintf(`"i":%d,`, 2*j); !strings.Contains(l, want) {
 			t.Fatalf("row %d is %.50s, want %s", j, l, want)
 		}
+	}
+}
+
+func TestFailedTasksGiveBackTheirBatchesInFlight(t *testing.T) {
+	// A bad row late in a long shard fails the task while many batches are
+	// in flight; a cancelled one stops it wherever it is. Either way the
+	// engine, which outlives its tasks, must still run the next ones.
+	bad := writeInput(t, 8*batchRows, map[int]string{6 * batchRows: "not json"})
+	good := writeInput(t, 3*batchRows, nil)
+	dir := t.TempDir()
+	eng := NewEngine(1)
+	finished := make(chan error)
+	go func() {
+		for i := range cap(eng.batches) + 1 {
+			task := Task{Input: bad, Output: filepath.Join(dir, fmt.Sprintf("bad-%d.jsonl", i))}
+			if _, err := eng.Run(context.Background(), task, Work{Ops: []rows.Op{evenOnly}}, Policy{}); err == nil {
+				finished <- fmt.Errorf("task %d with a bad row succeeded", i)
+				return
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			task.Output = filepath.Join(dir, fmt.Sprintf("cancelled-%d.jsonl", i))
+			if _, err := eng.Run(ctx, task, Work{Ops: []rows.Op{evenOnly}}, Policy{}); err == nil {
+				finished <- fmt.Errorf("cancelled task %d succeeded", i)
+				return
+			}
+		}
+		_, err := eng.Run(context.Background(), Task{Input: good, Output: filepath.Join(dir, "good.jsonl")}, Work{Ops: []rows.Op{evenOnly}}, Policy{})
+		finished <- err
+	}()
+	select {
+	case err := <-finished:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatalf("the engine stalled after failed tasks: %d of its %d batches in flight were not given back", len(eng.batches), cap(eng.batches))
+	}
+	if got := len(readLines(t, filepath.Join(dir, "good.jsonl"))); got != 3*batchRows/2 {
+		t.Errorf("%d rows written after the failed tasks, want %d", got, 3*batchRows/2)
+	}
+	if n := len(eng.batches); n != 0 {
+		t.Errorf("%d batches still counted in flight after every task ended", n)
 	}
 }
 
