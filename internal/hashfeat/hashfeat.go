@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
-	"io"
 	"math"
 	"strings"
 	"unicode"
@@ -21,20 +20,8 @@ import (
 // log(1+count) of each lowercase letter run hashed by FNV-1a into dim
 // buckets, L2-normalised) and each row's "scores.score".
 func Read(ctx context.Context, path string, dim int) (x []float32, scores []float64, err error) {
-	r, err := shardio.Open(ctx, path)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer r.Close()
 	v := make([]float64, dim)
-	for {
-		line, err := r.Next()
-		if err == io.EOF {
-			return x, scores, nil
-		}
-		if err != nil {
-			return nil, nil, err
-		}
+	err = shardio.Each(ctx, path, func(line []byte, n int64) error {
 		var row struct {
 			Text   string `json:"text"`
 			Scores struct {
@@ -42,10 +29,10 @@ func Read(ctx context.Context, path string, dim int) (x []float32, scores []floa
 			} `json:"scores"`
 		}
 		if err := json.Unmarshal(line, &row); err != nil {
-			return nil, nil, fmt.Errorf("%s:%d: %w", path, r.Line(), err)
+			return fmt.Errorf("%s:%d: %w", path, n, err)
 		}
 		if row.Scores.Score == nil {
-			return nil, nil, fmt.Errorf("%s:%d: no scores.score", path, r.Line())
+			return fmt.Errorf("%s:%d: no scores.score", path, n)
 		}
 		clear(v)
 		for _, w := range strings.FieldsFunc(strings.ToLower(row.Text), func(r rune) bool { return !unicode.IsLetter(r) }) {
@@ -63,5 +50,10 @@ func Read(ctx context.Context, path string, dim int) (x []float32, scores []floa
 			x = append(x, float32(v[j]/norm))
 		}
 		scores = append(scores, *row.Scores.Score)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
+	return x, scores, nil
 }

@@ -182,30 +182,22 @@ func (f *readLabelsFn) ProcessElement(ctx context.Context, enc []byte, emit func
 	if err := json.Unmarshal(enc, &task); err != nil {
 		return fmt.Errorf("decode task: %w", err)
 	}
-	rd, err := shardio.Open(ctx, task.Input)
-	if err != nil {
-		return err
-	}
-	defer rd.Close()
 	var n, bad int64
-	for {
-		line, err := rd.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
-		}
+	err := shardio.Each(ctx, task.Input, func(line []byte, no int64) error {
 		n++
-		k, l, err := f.keyLabel(line, task.Input, rd.Line())
+		k, l, err := f.keyLabel(line, task.Input, no)
 		if err != nil {
 			if !f.SkipBad {
-				return fmt.Errorf("%s:%d: %w", task.Input, rd.Line(), err)
+				return fmt.Errorf("%s:%d: %w", task.Input, no, err)
 			}
 			bad++
-			continue
+			return nil
 		}
 		emit(k, l)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	cLabelRows[f.Side].Inc(ctx, n)
 	cLabelBad[f.Side].Inc(ctx, bad)

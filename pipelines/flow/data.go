@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,7 +41,7 @@ func eachRow(ctx context.Context, dirs []string, fn func(split string, obj map[s
 		return err
 	}
 	for _, f := range files {
-		if err := eachLine(ctx, f.Path, func(line []byte, n int64) error {
+		if err := shardio.Each(ctx, f.Path, func(line []byte, n int64) error {
 			var obj map[string]any
 			if err := json.Unmarshal(line, &obj); err != nil {
 				return fmt.Errorf("%s:%d: %w", f.Path, n, err)
@@ -53,26 +52,6 @@ func eachRow(ctx context.Context, dirs []string, fn func(split string, obj map[s
 		}
 	}
 	return nil
-}
-
-func eachLine(ctx context.Context, path string, fn func(line []byte, n int64) error) error {
-	r, err := shardio.Open(ctx, path)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	for {
-		line, err := r.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if err := fn(line, r.Line()); err != nil {
-			return err
-		}
-	}
 }
 
 // annotationMeta are the fields of an annotation that are not its values.
@@ -130,7 +109,7 @@ func countErrors(ctx context.Context, dir string) (int64, error) {
 		if strings.Contains(storage.Base(f), ".tmp") {
 			continue
 		}
-		if err := eachLine(ctx, f, func([]byte, int64) error { n++; return nil }); err != nil {
+		if err := shardio.Each(ctx, f, func([]byte, int64) error { n++; return nil }); err != nil {
 			return 0, err
 		}
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/winnowlabs/winnow/internal/testutil"
 	"github.com/winnowlabs/winnow/internal/testutil/fakeopenai"
 	"github.com/winnowlabs/winnow/pipelines/annotate"
+	"github.com/winnowlabs/winnow/transforms/shardio"
 )
 
 // childFlow makes the test binary run the flow file it names (in the
@@ -336,7 +337,7 @@ func treeDigest(t *testing.T, dir string) string {
 	for _, f := range files {
 		rel, _ := filepath.Rel(dir, f)
 		fmt.Fprintf(h, "%s\n", rel)
-		if err := eachLine(context.Background(), f, func(line []byte, _ int64) error { h.Write(line); h.Write([]byte{'\n'}); return nil }); err != nil {
+		if err := shardio.Each(context.Background(), f, func(line []byte, _ int64) error { h.Write(line); h.Write([]byte{'\n'}); return nil }); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -172,6 +172,29 @@ func (r *Reader) Next() ([]byte, error) {
 	}
 }
 
+// Each calls fn with every row of the shard at path and its line (for
+// Parquet, row) number, in order, as Next returns them: line is valid only
+// during the call. It stops at the first error, fn's or the reader's.
+func Each(ctx context.Context, path string, fn func(line []byte, n int64) error) error {
+	r, err := Open(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	for {
+		line, err := r.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(line, r.Line()); err != nil {
+			return err
+		}
+	}
+}
+
 func (r *Reader) readLine() ([]byte, error) {
 	line, err := r.lines.ReadSlice('\n')
 	if err == nil {

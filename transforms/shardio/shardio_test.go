@@ -194,3 +194,28 @@ func TestRoundTripOnObjectStores(t *testing.T) {
 		}
 	}
 }
+
+func TestEachYieldsRowsWithLinesAndStopsAtAnError(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "a.jsonl")
+	if err := os.WriteFile(p, []byte("{\"i\":1}\n\n{\"i\":2}\n{\"i\":3}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	if err := Each(context.Background(), p, func(line []byte, n int64) error {
+		got = append(got, fmt.Sprintf("%d:%s", n, line))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "1:{\"i\":1} 3:{\"i\":2} 4:{\"i\":3}"; strings.Join(got, " ") != want {
+		t.Errorf("rows %q, want %q", strings.Join(got, " "), want)
+	}
+	stop := fmt.Errorf("stop")
+	calls := 0
+	if err := Each(context.Background(), p, func([]byte, int64) error { calls++; return stop }); err != stop || calls != 1 {
+		t.Errorf("fn's error: got %v after %d calls, want it after 1", err, calls)
+	}
+	if err := Each(context.Background(), p+".missing", func([]byte, int64) error { return nil }); err == nil || !strings.Contains(err.Error(), "a.jsonl.missing") {
+		t.Errorf("missing shard: %v", err)
+	}
+}
