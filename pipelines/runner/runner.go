@@ -153,7 +153,19 @@ func Run(ctx context.Context, p *beam.Pipeline, o Options) (Counters, error) {
 		stop = progress.Global.Start(ctx, w, o.Label, o.Interval)
 	}
 	startsOwn := startsPrism()
+	// Each loopback run leaves an empty file in the temporary directory;
+	// those of earlier runs are removed while this one starts.
+	var tidied chan int
+	if jobopts.IsLoopback() || startsOwn {
+		tidied = make(chan int, 1)
+		go func() { tidied <- removeLoopbackLitter(os.TempDir(), time.Now()) }()
+	}
 	res, err := beam.Run(ctx, Name(), p)
+	if tidied != nil {
+		if n := <-tidied; n > 0 {
+			slog.Debug("removed files Beam's loopback runs left", "dir", os.TempDir(), "files", n)
+		}
+	}
 	if startsOwn {
 		ownEndpoint = *jobopts.Endpoint
 	}
