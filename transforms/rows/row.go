@@ -151,6 +151,10 @@ func (r *Row) Encode() ([]byte, error) {
 	return b, nil
 }
 
+// NeedsEncoding reports whether the row's text is not at hand and Encode
+// must encode its object: the object was replaced and no line was set.
+func (r *Row) NeedsEncoding() bool { return r.line == nil && r.raw == nil }
+
 // EncodeInto is Encode writing a replaced object's text at the end of *buf,
 // which grows as needed, instead of into an allocation of its own; the text
 // of a row that was not replaced is returned as it is, and *buf is left

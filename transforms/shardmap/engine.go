@@ -238,9 +238,10 @@ type rowOutcome struct {
 type batch struct {
 	seq int
 	// arena holds the batch's lines, encoded the text of the rows whose
-	// objects were replaced; both are recycled once the rows are written.
+	// objects were replaced (taken when the first one is); both are
+	// recycled once the rows are written.
 	arena   *[]byte
-	encoded *[]byte
+	encoded lazyArena
 	lines   [][]byte
 	lineNos []int64
 	results []rowOutcome
@@ -322,7 +323,7 @@ func (e *Engine) Run(ctx context.Context, task Task, work Work, policy Policy) (
 
 	bad := e.badRows(task, policy, errs, &res)
 	endTask := startTask(work.Ops, task.Input)
-	err = e.scan(ctx, task, func(rs []*rows.Row, out []rowOutcome, encoded *[]byte) {
+	err = e.scan(ctx, task, func(rs []*rows.Row, out []rowOutcome, encoded *lazyArena) {
 		process(rs, work.Ops, out, encoded)
 	}, func(i int64, line int64, raw []byte, o rowOutcome) error {
 		res.RowsIn++
@@ -423,12 +424,12 @@ func (e *Engine) ForEach(ctx context.Context, task Task, policy Policy, fn func(
 }
 
 // batchFunc computes the outcome of every row of a batch: out[i] for rs[i].
-// Rows it encodes are appended to *encoded.
-type batchFunc func(rs []*rows.Row, out []rowOutcome, encoded *[]byte)
+// Rows it encodes are appended to encoded's buffer.
+type batchFunc func(rs []*rows.Row, out []rowOutcome, encoded *lazyArena)
 
 // perRow makes a batchFunc of a function of one row.
 func perRow(f func(*rows.Row) rowOutcome) batchFunc {
-	return func(rs []*rows.Row, out []rowOutcome, _ *[]byte) {
+	return func(rs []*rows.Row, out []rowOutcome, _ *lazyArena) {
 		for i, r := range rs {
 			out[i] = f(r)
 		}
@@ -436,8 +437,8 @@ func perRow(f func(*rows.Row) rowOutcome) batchFunc {
 }
 
 // process runs the ops on a batch of rows (batch operations on all of them
-// at once) and encodes what is kept at the end of *encoded.
-func process(rs []*rows.Row, ops []rows.Op, out []rowOutcome, encoded *[]byte) {
+// at once) and encodes what is kept at the end of encoded's buffer.
+func process(rs []*rows.Row, ops []rows.Op, out []rowOutcome, encoded *lazyArena) {
 	if !rows.AnyBatch(ops) {
 		// Row by row: each row's decoded object is encoded while it is
 		// still in the cache, and is garbage once it is, so a batch never
@@ -458,8 +459,8 @@ func process(rs []*rows.Row, ops []rows.Op, out []rowOutcome, encoded *[]byte) {
 }
 
 // outcome encodes what a row's operations left of it, at the end of
-// *encoded when its object was replaced.
-func outcome(r *rows.Row, keep bool, err error, encoded *[]byte) rowOutcome {
+// encoded's buffer when its object was replaced.
+func outcome(r *rows.Row, keep bool, err error, encoded *lazyArena) rowOutcome {
 	if err != nil {
 		return rowOutcome{bad: err}
 	}
@@ -473,7 +474,11 @@ func outcome(r *rows.Row, keep bool, err error, encoded *[]byte) rowOutcome {
 	if err := r.Validate(); err != nil {
 		return rowOutcome{bad: err}
 	}
-	b, err := r.EncodeInto(encoded)
+	var buf *[]byte
+	if r.NeedsEncoding() {
+		buf = encoded.get()
+	}
+	b, err := r.EncodeInto(buf)
 	if err != nil {
 		return rowOutcome{bad: err}
 	}
@@ -579,7 +584,7 @@ func (e *Engine) scan(ctx context.Context, task Task, fn batchFunc, sink func(i,
 				index++
 			}
 			releaseArena(b.arena)
-			releaseArena(b.encoded)
+			releaseArena(b.encoded.buf)
 			<-e.batches
 			released++
 		}
@@ -607,7 +612,7 @@ func (e *Engine) read(ctx context.Context, rd *shardio.Reader, source string, fn
 				for i, line := range b.lines {
 					rs[i] = rows.New(line, source, b.lineNos[i])
 				}
-				fn(rs, b.results, b.encoded)
+				fn(rs, b.results, &b.encoded)
 				b.fatal = ctx.Err()
 			}
 			done <- b
@@ -625,7 +630,7 @@ func (e *Engine) read(ctx context.Context, rd *shardio.Reader, source string, fn
 		lastBytes = now
 		return nil
 	}
-	b := &batch{arena: getArena(), encoded: getArena()}
+	b := &batch{arena: getArena()}
 	for {
 		if err := ctx.Err(); err != nil {
 			return seq, err
@@ -646,7 +651,7 @@ func (e *Engine) read(ctx context.Context, rd *shardio.Reader, source string, fn
 			if err := submit(b); err != nil {
 				return seq, err
 			}
-			b = &batch{arena: getArena(), encoded: getArena()}
+			b = &batch{arena: getArena()}
 		}
 	}
 	if len(b.lines) > 0 {
@@ -665,6 +670,18 @@ var arenas = sync.Pool{New: func() any {
 }}
 
 func getArena() *[]byte { return arenas.Get().(*[]byte) }
+
+// lazyArena is a batch's arena for the rows it encodes anew, taken from
+// the pool when the first such row needs it: batches whose rows are all
+// written as read (filters, selectors, validation) never take one.
+type lazyArena struct{ buf *[]byte }
+
+func (a *lazyArena) get() *[]byte {
+	if a.buf == nil {
+		a.buf = getArena()
+	}
+	return a.buf
+}
 
 // releaseArena returns a batch's arena once its lines are written (sinks
 // copy what they keep). Arenas grown by a huge line are left to the

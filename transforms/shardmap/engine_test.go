@@ -119,6 +119,48 @@ func (o *tagBatches) ApplyBatch(rs []*rows.Row, keep []bool, errs []error) {
 	}
 }
 
+func TestBatchesTakeAnArenaForEncodedRowsOnlyWhenARowIsReplaced(t *testing.T) {
+	batch := func() []*rows.Row {
+		var rs []*rows.Row
+		for i := 0; i < 4; i++ {
+			rs = append(rs, rows.New([]byte(fmt.Sprintf(`{"i":%d}`, i)), "in.jsonl", int64(i+1)))
+		}
+		return rs
+	}
+	oddOnly := rows.OpFunc(func(r *rows.Row) (bool, error) {
+		obj, err := r.Object()
+		if err != nil {
+			return false, err
+		}
+		n, _ := obj["i"].(json.Number).Int64()
+		return n%2 == 1, nil
+	})
+
+	// Rows kept or dropped as read are written from the batch's lines.
+	var asRead lazyArena
+	out := make([]rowOutcome, 4)
+	process(batch(), []rows.Op{oddOnly}, out, &asRead)
+	if asRead.buf != nil {
+		t.Error("a batch whose rows were all kept as read took an arena for encoded rows")
+	}
+	if string(out[1].out) != `{"i":1}` || out[0].out != nil {
+		t.Errorf("outcomes %q, %q; want the odd row as read and the even one dropped", out[0].out, out[1].out)
+	}
+
+	var replaced lazyArena
+	process(batch(), []rows.Op{evenOnly}, out, &replaced)
+	if replaced.buf == nil {
+		t.Fatal("a batch with replaced rows took no arena for them")
+	}
+	if want := `{"even":true,"i":0}{"even":true,"i":2}`; string(*replaced.buf) != want {
+		t.Errorf("encoded arena holds %s, want %s", *replaced.buf, want)
+	}
+	if string(out[2].out) != `{"even":true,"i":2}` {
+		t.Errorf("outcome of row 2 is %s", out[2].out)
+	}
+	releaseArena(replaced.buf)
+}
+
 func TestBatchOperationsTakeWholeBatchesInOrder(t *testing.T) {
 	n := 3*batchRows + 5
 	in := writeInput(t, n, nil)
