@@ -29,6 +29,7 @@ fi
 go build -o "$bin/winnow" ./cmd/winnow
 go build -o "$bin/plainloop" ./bench/prepare/plainloop
 go build -o "$bin/engineloop" ./bench/prepare/engineloop
+go build -o "$bin/faultcost" ./bench/prepare/faultcost
 go build -o "$bin/gencorpus" ./bench/prepare/gencorpus
 printf 'binary size of cmd/winnow: %.1f MiB\n' "$(echo "$(stat -c %s "$bin/winnow") / 1048576" | bc -l)"
 
@@ -89,4 +90,5 @@ awk '$1 == "plain" { p = $2 } $1 == "beam" { printf "%.4f\n", $2 / p }' "$result
   awk '{ r[NR] = $1 } END { printf "wall-time ratio beam/plain per pair: median %.3f, range %.3f-%.3f\n",
     (NR % 2) ? r[(NR+1)/2] : (r[NR/2] + r[NR/2+1]) / 2, r[1], r[NR] }'
 echo
+"$bin/faultcost"
 bench/machine.sh
