@@ -3,19 +3,14 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
-	"runtime"
-	"runtime/debug"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/winnowlabs/winnow/models"
 	"github.com/winnowlabs/winnow/pipelines/filter"
 	"github.com/winnowlabs/winnow/pipelines/filter/scoring"
-	"github.com/winnowlabs/winnow/pipelines/runner"
 	"github.com/winnowlabs/winnow/transforms/normalize"
 	"github.com/winnowlabs/winnow/transforms/progress"
 	"github.com/winnowlabs/winnow/transforms/storage"
@@ -106,7 +101,6 @@ the most probable label of a top-label model.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.TextExpression = ex.text()
-			limitMemory(cmd, o.Model.Path)
 			start := time.Now()
 			res, err := filter.Score(cmd.Context(), o)
 			if err != nil {
@@ -172,7 +166,6 @@ grows; filter new shards with --threshold at the reported cut instead.
 				return fmt.Errorf("--keep-fraction is global, so its threshold moves as the corpus grows and --incremental cannot keep earlier shards as they are; " +
 					"filter new shards with --threshold set to the cut an earlier --keep-fraction run reported")
 			}
-			limitMemory(cmd, o.Model.Path)
 			start := time.Now()
 			res, err := filter.Filter(cmd.Context(), o)
 			if err != nil {
@@ -194,32 +187,6 @@ grows; filter new shards with --threshold at the reported cut instead.
 	cmd.MarkFlagsMutuallyExclusive("threshold", "int-threshold", "keep-fraction", "expression", "pareto")
 	cmd.MarkFlagsOneRequired("threshold", "int-threshold", "keep-fraction", "expression", "pareto")
 	return cmd
-}
-
-// limitMemory sets a soft memory limit, unless GOMEMLIMIT is set: the
-// model file's size plus 512 MiB and 32 MiB per shard worker (batches in
-// flight, compressors). The model is nearly all of the live heap, so by
-// default the collector would let garbage grow to the model's size again:
-// peak memory would double for a large model, and faulting in that fresh
-// memory slows the run. Collections stay cheap, as the model's matrices
-// hold no pointers.
-func limitMemory(cmd *cobra.Command, model string) {
-	if os.Getenv("GOMEMLIMIT") != "" {
-		return
-	}
-	file, err := models.File(cmd.Context(), model)
-	if err != nil {
-		return // the run reports it
-	}
-	size, err := storage.Size(cmd.Context(), file)
-	if err != nil {
-		return
-	}
-	workers := runner.Parallelism()
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	debug.SetMemoryLimit(size + 512<<20 + int64(workers)*32<<20)
 }
 
 // maxShardLines bounds the per-shard table printed after a run; the

@@ -24,6 +24,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
@@ -147,11 +148,23 @@ type plan struct {
 	fingerprint string
 }
 
+// limitHeap is runner.LimitHeapAbove; tests record its limit.
+var limitHeap = runner.LimitHeapAbove
+
 func run(ctx context.Context, command string, options any, o FilterOptions) (_ *Result, err error) {
 	p, err := newPlan(ctx, command, o)
 	if err != nil {
 		return nil, err
 	}
+	// The model newPlan loaded is nearly all of the live heap until the run
+	// ends; the run adds batches in flight and compressors, about 32 MiB per
+	// shard worker.
+	workers := o.Workers()
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	_, restore := limitHeap(512<<20 + int64(workers)*32<<20)
+	defer restore()
 	var also []string
 	if d := p.rejectedDir(); d != "" {
 		also = append(also, d)

@@ -7,13 +7,16 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/winnowlabs/winnow/models"
 	"github.com/winnowlabs/winnow/pipelines/filter/scoring"
+	"github.com/winnowlabs/winnow/pipelines/runner"
 	"github.com/winnowlabs/winnow/transforms/shardmap"
+	"github.com/winnowlabs/winnow/transforms/storage"
 )
 
 // sampleCorpus writes the bundled sample as n shards and returns the dir.
@@ -77,6 +80,39 @@ func TestScoreWritesScoresAndKeepsRows(t *testing.T) {
 
 // TestAttributesMirrorInputs writes dolma attribute shards at the inputs'
 // relative paths, one record per document, in order, with their ids.
+func TestScoringLimitsTheHeapAboveTheLoadedModelWhileItRuns(t *testing.T) {
+	t.Setenv("GOMEMLIMIT", "")
+	before := debug.SetMemoryLimit(-1)
+	var limit int64
+	limitHeap = func(extra int64) (int64, func()) {
+		l, restore := runner.LimitHeapAbove(extra)
+		limit = l
+		return l, restore
+	}
+	defer func() { limitHeap = runner.LimitHeapAbove }()
+
+	c := common(filepath.Join(t.TempDir(), "scored"), sampleCorpus(t, 1))
+	c.Parallelism = 2
+	if _, err := Score(context.Background(), ScoreOptions{Common: c, Model: ModelOptions{Path: eduModel(t)}}); err != nil {
+		t.Fatal(err)
+	}
+	file, err := models.File(context.Background(), eduModel(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	model, err := storage.Size(context.Background(), file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The limit counts the model, loaded before the run.
+	if want := model + 512<<20 + 2*32<<20; limit < want {
+		t.Errorf("memory limit during the run %d MiB, want at least the model (%d MiB) + 512 MiB + 32 MiB per worker", limit>>20, model>>20)
+	}
+	if after := debug.SetMemoryLimit(-1); after != before {
+		t.Errorf("memory limit after the run %d, want the one before (%d)", after, before)
+	}
+}
+
 func TestAttributesMirrorInputs(t *testing.T) {
 	in := filepath.Join(t.TempDir(), "docs")
 	rows := sampleRows(t)
