@@ -109,6 +109,17 @@ type embedderLoad struct {
 	err  error
 }
 
+// ReleaseEmbedders forgets the embedders SharedEmbedder loaded: those no
+// longer in use can then be collected, and a later SharedEmbedder loads its
+// model again. A step that used shared embedders calls it when its
+// pipelines are done, so that a process running several steps (a flow)
+// does not keep a base encoder while it loads the classifier trained on it.
+func ReleaseEmbedders() {
+	embedderCache.Lock()
+	defer embedderCache.Unlock()
+	clear(embedderCache.m)
+}
+
 // SharedEmbedder loads the embedder in dir with opts once per process;
 // sha256, when set, must be its hash (a worker refuses a model that changed
 // since the driver planned the run). A driver that loaded the model to

@@ -223,3 +223,27 @@ func TestEncoderBadDirectories(t *testing.T) {
 		}
 	}
 }
+
+func TestSharedEmbedderLoadsOnceUntilReleased(t *testing.T) {
+	ctx := context.Background()
+	dir := encoderref.EmbedderDir(t)
+	first, err := SharedEmbedder(ctx, dir, "", EmbedderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := SharedEmbedder(ctx, dir, first.Info().SHA256, EmbedderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again != first {
+		t.Error("a second SharedEmbedder loaded the model again")
+	}
+	ReleaseEmbedders()
+	reloaded, err := SharedEmbedder(ctx, dir, "", EmbedderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reloaded == first {
+		t.Error("after ReleaseEmbedders, SharedEmbedder returned the released embedder")
+	}
+}

@@ -179,11 +179,20 @@ func TestEncoderTrainClassifier(t *testing.T) {
 	ctx := context.Background()
 	data := encoderDataset(t, 200, 60)
 	out := filepath.Join(t.TempDir(), "edu-6")
+	base, err := models.SharedEmbedder(ctx, encoderref.ClassifierDir(t), "", models.EmbedderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	man, err := Train(ctx, Options{Kind: models.KindEncoder, Datasets: []string{data}, Output: out, Encoder: EncoderOptions{
 		Base: encoderref.ClassifierDir(t), Quiet: true, NumLabels: 6, Head: head.Options{MaxEpochs: 2, BatchSize: 64},
 	}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Training let go of the base models it shared: evaluating or scoring
+	// next in the same process does not hold them beside the trained one.
+	if again, err := models.SharedEmbedder(ctx, encoderref.ClassifierDir(t), "", models.EmbedderOptions{}); err != nil || again == base {
+		t.Errorf("after training the shared base embedder is still held (%v)", err)
 	}
 	if man.Task != modeldir.TaskClassification || strings.Join(man.Labels, ",") != "0,1,2,3,4,5" || man.Range != nil {
 		t.Fatalf("manifest %+v", man)

@@ -40,6 +40,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/winnowlabs/winnow/models"
 	"github.com/winnowlabs/winnow/models/modeldir"
 	"github.com/winnowlabs/winnow/transforms/storage"
 )
@@ -106,6 +107,9 @@ func Train(ctx context.Context, o Options) (_ *modeldir.Manifest, err error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir) // nothing left once committed
+	// The base models the trainer embedded with are not needed once it is
+	// done; whoever evaluates or scores next loads the trained model.
+	defer models.ReleaseEmbedders()
 	man, err := tr(ctx, o, dir)
 	if err != nil {
 		return nil, err
