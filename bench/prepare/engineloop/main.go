@@ -8,48 +8,35 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"log"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 
+	"github.com/winnowlabs/winnow/bench/prepare/transformjob"
 	"github.com/winnowlabs/winnow/transforms/rows"
 	"github.com/winnowlabs/winnow/transforms/shardmap"
 )
 
 func main() {
-	in := flag.String("i", "", "input directory of .jsonl.zst shards")
-	out := flag.String("o", "", "output directory")
-	text := flag.String("text-transform", "", "jq text transform")
-	label := flag.String("label-transform", "", "jq label transform")
-	flag.Parse()
-	op, err := rows.NewTransform(rows.TransformArgs{TextTransform: *text, LabelTransform: *label})
+	job, err := transformjob.Parse()
 	if err != nil {
 		log.Fatal(err)
 	}
-	files, err := filepath.Glob(filepath.Join(*in, "*.jsonl.zst"))
-	if err != nil || len(files) == 0 {
-		log.Fatalf("no shards in %s", *in)
-	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
-		log.Fatal(err)
-	}
 	eng := shardmap.NewEngine(0)
-	work := shardmap.Work{Ops: []rows.Op{op}}
+	work := shardmap.Work{Ops: []rows.Op{job.Op}}
 	slots := make(chan struct{}, eng.Workers())
 	var (
 		wg           sync.WaitGroup
 		nrows, bytes atomic.Int64
 	)
-	for _, f := range files {
+	for _, f := range job.Shards {
 		st, err := os.Stat(f)
 		if err != nil {
 			log.Fatal(err)
 		}
-		task := shardmap.Task{Input: f, InputSize: st.Size(), Output: filepath.Join(*out, filepath.Base(f))}
+		task := shardmap.Task{Input: f, InputSize: st.Size(), Output: job.Output(f)}
 		slots <- struct{}{}
 		wg.Add(1)
 		go func() {

@@ -7,35 +7,21 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log"
-	"os"
-	"path/filepath"
 	"runtime"
 	"sync"
 	"sync/atomic"
 
+	"github.com/winnowlabs/winnow/bench/prepare/transformjob"
 	"github.com/winnowlabs/winnow/transforms/rows"
 	"github.com/winnowlabs/winnow/transforms/shardio"
 )
 
 func main() {
-	in := flag.String("i", "", "input directory of .jsonl.zst shards")
-	out := flag.String("o", "", "output directory")
-	text := flag.String("text-transform", "", "jq text transform")
-	label := flag.String("label-transform", "", "jq label transform")
-	flag.Parse()
-	op, err := rows.NewTransform(rows.TransformArgs{TextTransform: *text, LabelTransform: *label})
+	job, err := transformjob.Parse()
 	if err != nil {
-		log.Fatal(err)
-	}
-	files, err := filepath.Glob(filepath.Join(*in, "*.jsonl.zst"))
-	if err != nil || len(files) == 0 {
-		log.Fatalf("no shards in %s", *in)
-	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
 		log.Fatal(err)
 	}
 	jobs := make(chan string)
@@ -46,7 +32,7 @@ func main() {
 		go func() {
 			defer wg.Done()
 			for f := range jobs {
-				r, b, err := transform(f, filepath.Join(*out, filepath.Base(f)), op)
+				r, b, err := transform(f, job.Output(f), job.Op)
 				if err != nil {
 					log.Fatal(err)
 				}
@@ -55,7 +41,7 @@ func main() {
 			}
 		}()
 	}
-	for _, f := range files {
+	for _, f := range job.Shards {
 		jobs <- f
 	}
 	close(jobs)
