@@ -23,7 +23,12 @@ const loopbackGrace = time.Minute
 // Files it may not remove (another user's) and files that are not empty are
 // left alone.
 func removeLoopbackLitter(dir string, now time.Time) int {
-	entries, err := os.ReadDir(dir)
+	d, err := os.Open(dir)
+	if err != nil {
+		return 0
+	}
+	entries, err := d.ReadDir(-1) // unsorted: a shared temporary directory can be large
+	d.Close()
 	if err != nil {
 		return 0
 	}
