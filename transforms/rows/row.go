@@ -161,11 +161,8 @@ func (r *Row) NeedsEncoding() bool { return r.line == nil && r.raw == nil }
 // alone. The result stays valid for as long as the memory it points into:
 // a caller recycling *buf must be done with it first.
 func (r *Row) EncodeInto(buf *[]byte) ([]byte, error) {
-	if r.line != nil {
-		return r.line, nil
-	}
-	if r.raw != nil {
-		return r.raw, nil
+	if !r.NeedsEncoding() {
+		return r.Encode()
 	}
 	start := len(*buf)
 	if err := sonicenc.EncodeInto(buf, r.obj, encoderOptions); err != nil {
