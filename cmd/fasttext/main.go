@@ -13,10 +13,12 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/winnowlabs/winnow/internal/hugeheap"
 	"github.com/winnowlabs/winnow/models/fasttext/ftcli"
 )
 
 func main() {
+	hugeheap.Reserve(hugeheap.DefaultSize()) // as winnow does
 	err := ftcli.Main(context.Background(), os.Args[1:], ftcli.IO{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr})
 	if err == nil {
 		return

@@ -11,10 +11,13 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
+	"github.com/winnowlabs/winnow/internal/hugeheap"
 	"github.com/winnowlabs/winnow/pipelines/runner"
 )
 
 func main() {
+	// First, while the heap is fresh (see hugeheap.Reserve).
+	hugeheap.Reserve(hugeheap.DefaultSize())
 	// A runner starts this same binary as a worker harness (--worker plus
 	// endpoints); that invocation speaks Beam's flags, not the CLI's.
 	if isWorkerInvocation(os.Args[1:]) {

@@ -116,6 +116,12 @@ func TestReadmeWalkthrough(t *testing.T) {
 		}
 		t.Logf("%5.1fs  %s", time.Since(start).Seconds(), c)
 	}
+	// The built command asks for its heap's huge pages first thing (what
+	// it got depends on the machine; "not asked for" means main did not).
+	out, err := exec.Command(filepath.Join(clone, "winnow"), "--log-level", "debug", "version").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "heap on huge pages: ") || strings.Contains(string(out), "not asked for") {
+		t.Errorf("winnow --log-level debug version does not report the heap's huge pages (%v):\n%s", err, out)
+	}
 	// Everything was written under work/ (beside the two binaries).
 	entries, err := os.ReadDir(clone)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/winnowlabs/winnow/internal/hugeheap"
 	"github.com/winnowlabs/winnow/internal/version"
 )
 
@@ -78,6 +79,7 @@ for a Flink or Spark job server. Paths may be local, gs://, s3:// or memfs://.`,
 			default:
 				return fmt.Errorf("--log-level %q: want off, debug, info, warn or error", logLevel)
 			}
+			slog.Debug("memory", "huge_pages", hugeheap.Status())
 			return resolveWorkerPaths(cmd, cmd.ErrOrStderr())
 		},
 	}

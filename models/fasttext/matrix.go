@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"unsafe"
+
+	"github.com/winnowlabs/winnow/internal/hugeheap"
 )
 
 // maxMatrixElems bounds the size a model file may declare for a matrix, so
@@ -26,6 +29,15 @@ type denseMatrix struct {
 
 func newDenseMatrix(m, n int64) *denseMatrix {
 	return &denseMatrix{m: m, n: n, data: make([]float32, m*n)}
+}
+
+// adviseHugePages asks for transparent huge pages under data before its
+// pages are first written: an input matrix is large and read at random
+// rows, so 2 MiB pages save page faults and TLB misses.
+func adviseHugePages(data []float32) {
+	if len(data) > 0 {
+		hugeheap.Advise(unsafe.Slice((*byte)(unsafe.Pointer(&data[0])), 4*len(data)))
+	}
 }
 
 // row returns row i (a view into the matrix).

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/winnowlabs/winnow/internal/hugeheap"
 	"github.com/winnowlabs/winnow/transforms/rows"
 )
 
@@ -26,13 +27,18 @@ type Job struct {
 func (j Job) Output(in string) string { return filepath.Join(j.Out, filepath.Base(in)) }
 
 // Parse reads -i, -o, -text-transform and -label-transform from the
-// command line and prepares the job.
+// command line and prepares the job. With -huge-heap the heap goes on
+// transparent huge pages first, as in the winnow command.
 func Parse() (Job, error) {
 	in := flag.String("i", "", "input directory of .jsonl.zst shards")
 	out := flag.String("o", "", "output directory")
 	text := flag.String("text-transform", "", "jq text transform")
 	label := flag.String("label-transform", "", "jq label transform")
+	hugeHeap := flag.Bool("huge-heap", false, "put the heap on transparent huge pages, as winnow does")
 	flag.Parse()
+	if *hugeHeap {
+		hugeheap.Reserve(hugeheap.DefaultSize())
+	}
 	op, err := rows.NewTransform(rows.TransformArgs{TextTransform: *text, LabelTransform: *label})
 	if err != nil {
 		return Job{}, err

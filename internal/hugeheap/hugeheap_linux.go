@@ -1,0 +1,99 @@
+package hugeheap
+
+import (
+	"math"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+const thpDir = "/sys/kernel/mm/transparent_hugepage/"
+
+// DefaultSize is the stretch Reserve advises unless told otherwise: 2 GiB,
+// or less on a small machine (a quarter of its memory) or under a memory
+// limit (half of it). Address space costs nothing until used, but the
+// runtime keeps a megabyte of page tables of its own per gigabyte mapped.
+func DefaultSize() int64 {
+	size := int64(2 << 30)
+	var info unix.Sysinfo_t
+	if unix.Sysinfo(&info) == nil {
+		if ram := int64(info.Totalram) * int64(info.Unit); ram > 0 {
+			size = min(size, ram/4)
+		}
+	}
+	if limit := debug.SetMemoryLimit(-1); limit != math.MaxInt64 {
+		size = min(size, limit/2)
+	}
+	return size
+}
+
+func reserve(size int64) Result {
+	if disabledByGODEBUG(os.Getenv("GODEBUG")) {
+		return Result{Skipped: "GODEBUG=disablethp=1"}
+	}
+	setting, err := os.ReadFile(thpDir + "enabled")
+	if err != nil {
+		return Result{Skipped: "the kernel has no transparent huge pages"}
+	}
+	r := Result{Mode: parseMode(string(setting))}
+	switch r.Mode {
+	case "madvise":
+	case "always":
+		r.Skipped = "the kernel gives them to all memory"
+		return r
+	default:
+		r.Skipped = "transparent huge pages are " + strconv.Quote(r.Mode)
+		return r
+	}
+	huge := HugePageSize()
+	if huge <= 0 || size < 2*huge {
+		r.Skipped = "the stretch is smaller than two huge pages"
+		return r
+	}
+	sb, mem := reservation(size)
+	offset, length := alignedWithin(uintptrOf(mem), size, huge)
+	if err := unix.Madvise(mem[offset:offset+length], unix.MADV_HUGEPAGE); err != nil {
+		r.Skipped = "madvise: " + err.Error()
+	} else {
+		r.Advised = length
+	}
+	sb.Reset()
+	mem = nil
+	// The stretch was live during the collection its allocation started;
+	// a full one now frees it before anything else is allocated, and sets
+	// the heap's goal from what is really live.
+	runtime.GC()
+	return r
+}
+
+// HugePageSize returns the size of the kernel's transparent huge pages
+// (2 MiB on x86-64), or 0 when it is unknown.
+func HugePageSize() int64 {
+	b, err := os.ReadFile(thpDir + "hpage_pmd_size")
+	if err != nil {
+		return 0
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// Advise asks for huge pages under the whole huge pages inside b (memory
+// about to be written for the first time, such as a large matrix). It
+// does nothing where they cannot be had; failure is harmless.
+func Advise(b []byte) {
+	huge := HugePageSize()
+	if huge <= 0 || len(b) == 0 {
+		return
+	}
+	offset, length := alignedWithin(uintptrOf(b), int64(len(b)), huge)
+	if length > 0 {
+		_ = unix.Madvise(b[offset:offset+length], unix.MADV_HUGEPAGE)
+	}
+}
