@@ -7,16 +7,17 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
 const thpDir = "/sys/kernel/mm/transparent_hugepage/"
 
-// DefaultSize is the stretch Reserve advises unless told otherwise: 2 GiB,
-// or less on a small machine (a quarter of its memory) or under a memory
-// limit (half of it). Address space costs nothing until used, but the
-// runtime keeps a megabyte of page tables of its own per gigabyte mapped.
+// DefaultSize returns the stretch the commands reserve: 2 GiB, or less on a
+// small machine (a quarter of its memory) or under a memory limit (half of
+// it). Address space costs nothing until used, but the runtime writes a
+// megabyte of bookkeeping per gigabyte of heap it maps.
 func DefaultSize() int64 {
 	size := int64(2 << 30)
 	var info unix.Sysinfo_t
@@ -35,11 +36,11 @@ func reserve(size int64) Result {
 	if disabledByGODEBUG(os.Getenv("GODEBUG")) {
 		return Result{Skipped: "GODEBUG=disablethp=1"}
 	}
-	setting, err := os.ReadFile(thpDir + "enabled")
-	if err != nil {
+	setting := readSetting(thpDir + "enabled")
+	if setting == "" {
 		return Result{Skipped: "the kernel has no transparent huge pages"}
 	}
-	r := Result{Mode: parseMode(string(setting))}
+	r := Result{Mode: parseMode(setting)}
 	switch r.Mode {
 	case "madvise":
 	case "always":
@@ -47,6 +48,16 @@ func reserve(size int64) Result {
 		return r
 	default:
 		r.Skipped = "transparent huge pages are " + strconv.Quote(r.Mode)
+		return r
+	}
+	if strings.TrimSpace(readSetting("/proc/sys/vm/overcommit_memory")) == "2" {
+		// Strict accounting would charge the whole stretch, written or not,
+		// for as long as the process lives.
+		r.Skipped = "vm.overcommit_memory is 2"
+		return r
+	}
+	if unsafe.Sizeof(uintptr(0)) < 8 {
+		r.Skipped = "a 32-bit address space"
 		return r
 	}
 	huge := HugePageSize()
@@ -61,8 +72,7 @@ func reserve(size int64) Result {
 	} else {
 		r.Advised = length
 	}
-	sb.Reset()
-	mem = nil
+	sb.Reset() // the last reference to the stretch
 	// The stretch was live during the collection its allocation started;
 	// a full one now frees it before anything else is allocated, and sets
 	// the heap's goal from what is really live.
@@ -70,14 +80,20 @@ func reserve(size int64) Result {
 	return r
 }
 
+// readSetting returns the contents of a kernel setting file, "" when it
+// cannot be read.
+func readSetting(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
 // HugePageSize returns the size of the kernel's transparent huge pages
 // (2 MiB on x86-64), or 0 when it is unknown.
 func HugePageSize() int64 {
-	b, err := os.ReadFile(thpDir + "hpage_pmd_size")
-	if err != nil {
-		return 0
-	}
-	n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	n, err := strconv.ParseInt(strings.TrimSpace(readSetting(thpDir+"hpage_pmd_size")), 10, 64)
 	if err != nil {
 		return 0
 	}

@@ -2,7 +2,7 @@
 
 package hugeheap
 
-// DefaultSize is 0 outside Linux.
+// DefaultSize returns 0 outside Linux.
 func DefaultSize() int64 { return 0 }
 
 func reserve(int64) Result { return Result{Skipped: "not Linux"} }
