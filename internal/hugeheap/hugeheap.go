@@ -113,8 +113,8 @@ func alignedWithin(base uintptr, n int64, align int64) (offset, length int64) {
 
 // reservation returns size bytes of heap memory without writing to them
 // (strings.Builder grows its buffer without zeroing it, for it will
-// overwrite it), as a slice over the whole buffer, and the builder that
-// keeps it alive.
+// overwrite it; TestReservedHeapComesOnHugePages fails should that change),
+// as a slice over the whole buffer, and the builder that keeps it alive.
 func reservation(size int64) (*strings.Builder, []byte) {
 	var sb strings.Builder
 	sb.Grow(int(size))
