@@ -8,7 +8,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"log"
 	"runtime"
 	"sync"
@@ -51,42 +50,31 @@ func main() {
 
 func transform(in, out string, op rows.Op) (int64, int64, error) {
 	ctx := context.Background()
-	r, err := shardio.Open(ctx, in)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer r.Close()
 	w, err := shardio.Create(ctx, out)
 	if err != nil {
 		return 0, 0, err
 	}
 	defer w.Abort()
 	var n, bytes int64
-	for {
-		line, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return 0, 0, err
-		}
+	err = shardio.Each(ctx, in, func(line []byte, lineNo int64) error {
 		n++
 		bytes += int64(len(line)) + 1
-		row := rows.New(line, in, r.Line())
+		row := rows.New(line, in, lineNo)
 		keep, err := op.Apply(row)
 		if err != nil {
-			return 0, 0, fmt.Errorf("%s:%d: %w", in, r.Line(), err)
+			return fmt.Errorf("%s:%d: %w", in, lineNo, err)
 		}
 		if !keep {
-			continue
+			return nil
 		}
 		b, err := row.Encode()
 		if err != nil {
-			return 0, 0, err
+			return err
 		}
-		if err := w.Write(b); err != nil {
-			return 0, 0, err
-		}
+		return w.Write(b)
+	})
+	if err != nil {
+		return 0, 0, err
 	}
 	return n, bytes, w.Commit()
 }
