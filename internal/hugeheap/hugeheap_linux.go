@@ -61,16 +61,19 @@ func reserve(size int64) Result {
 		return r
 	}
 	huge := HugePageSize()
-	if huge <= 0 || size < 2*huge {
+	switch {
+	case huge <= 0:
+		r.Skipped = "the kernel does not say how large its huge pages are"
+		return r
+	case size < 2*huge:
 		r.Skipped = "the stretch is smaller than two huge pages"
 		return r
 	}
 	sb, mem := reservation(size)
-	offset, length := alignedWithin(uintptrOf(mem), size, huge)
-	if err := unix.Madvise(mem[offset:offset+length], unix.MADV_HUGEPAGE); err != nil {
+	if advised, err := adviseWithin(mem, huge); err != nil {
 		r.Skipped = "madvise: " + err.Error()
 	} else {
-		r.Advised = length
+		r.Advised = advised
 	}
 	sb.Reset() // the last reference to the stretch
 	// The stretch was live during the collection its allocation started;
@@ -104,12 +107,17 @@ func HugePageSize() int64 {
 // about to be written for the first time, such as a large matrix). It
 // does nothing where they cannot be had; failure is harmless.
 func Advise(b []byte) {
-	huge := HugePageSize()
-	if huge <= 0 || len(b) == 0 {
-		return
+	if huge := HugePageSize(); huge > 0 {
+		_, _ = adviseWithin(b, huge)
 	}
+}
+
+// adviseWithin asks for huge pages (of huge bytes) under the whole huge
+// pages inside b, and returns how many bytes that covers.
+func adviseWithin(b []byte, huge int64) (int64, error) {
 	offset, length := alignedWithin(uintptrOf(b), int64(len(b)), huge)
-	if length > 0 {
-		_ = unix.Madvise(b[offset:offset+length], unix.MADV_HUGEPAGE)
+	if length == 0 {
+		return 0, nil
 	}
+	return length, unix.Madvise(b[offset:offset+length], unix.MADV_HUGEPAGE)
 }
